@@ -1,0 +1,3 @@
+"""Root pytest configuration: shared fixtures from ``shuyuan.core.testing``."""
+
+pytest_plugins = ["shuyuan.core.testing.fixtures"]

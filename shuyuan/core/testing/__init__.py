@@ -1,0 +1,1 @@
+"""Test helpers shared by every app's tests, offered as fixtures by the root ``conftest.py``."""

@@ -1,0 +1,1 @@
+"""HTML forms of the identity app, split like the views."""

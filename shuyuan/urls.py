@@ -1,0 +1,15 @@
+"""Root URLs: the portal (no language prefix; LocaleMiddleware + a switch), the REST API."""
+
+from django.urls import include, path
+
+from .api import api
+
+urlpatterns = [
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", api.urls),
+    path("orgs/", include("shuyuan.core.urls")),
+    path("", include("shuyuan.identity.urls")),
+]
+
+handler403 = "shuyuan.core.views.error_403"
+handler404 = "shuyuan.core.views.error_404"
