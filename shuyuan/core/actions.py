@@ -13,7 +13,15 @@ from django.utils.translation import gettext as _
 from . import validators
 from .context import bulk_writes, change_context
 from .errors import Conflict, PermissionDenied, invalid
-from .models import ADMINISTRATIVE_KINDS, ALLOWED_PARENTS, ChangeAction, Org, OrgKind, append_change, new_path_key
+from .models import (
+    ADMINISTRATIVE_KINDS,
+    ALLOWED_PARENTS,
+    ChangeAction,
+    Org,
+    OrgKind,
+    append_change,
+    new_path_key,
+)
 from .scoping import can
 
 _DIVISION_LEVEL = {
@@ -133,7 +141,7 @@ def _unique_violation(exc: IntegrityError) -> Conflict:
         ("division_code", "DUPLICATE_DIVISION_CODE", _("Another org already has this code.")),
         ("school_code", "DUPLICATE_SCHOOL_CODE", _("Another school already has this code.")),
     ):
-        if field in text or "org_unique_division_code" in text and field == "division_code":
+        if field in text or ("org_unique_division_code" in text and field == "division_code"):
             return Conflict(message, code=code, field=field)
     return Conflict(_("This organisation conflicts with an existing one."), code="CONFLICT")
 
@@ -249,9 +257,10 @@ def move_org(*, actor: Any, org: Org, new_parent: Org, source: str = "ui") -> Or
     with transaction.atomic(), change_context(actor=actor, source=source):
         # Lock the moved subtree so a concurrent move cannot interleave with this one.
         descendants = list(
-            Org.objects.select_for_update().subtree(old_path).exclude(pk=org.pk).values_list(
-                "pk", flat=True
-            )
+            Org.objects.select_for_update()
+            .subtree(old_path)
+            .exclude(pk=org.pk)
+            .values_list("pk", flat=True)
         )
         org.parent = new_parent
         org.path = new_path
@@ -273,4 +282,3 @@ def move_org(*, actor: Any, org: Org, new_parent: Org, source: str = "ui") -> Or
                 message="subtree moved",
             )
     return org
-

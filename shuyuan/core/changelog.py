@@ -49,8 +49,7 @@ def verify_changelog(*, batch_size: int = 5000) -> ChainVerification:
                     False,
                     checked,
                     record.seq,
-                    _("Entry #%(seq)s does not link to the entry before it.")
-                    % {"seq": record.seq},
+                    _("Entry #%(seq)s does not link to the entry before it.") % {"seq": record.seq},
                 )
             if record.compute_hash() != record.hash:
                 return ChainVerification(

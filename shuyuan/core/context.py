@@ -37,8 +37,10 @@ class ChangeContext:
     allow_bulk: bool = False
 
 
+_NO_REQUEST = RequestInfo()
 _request: contextvars.ContextVar[RequestInfo] = contextvars.ContextVar(
-    "shuyuan_request", default=RequestInfo()
+    "shuyuan_request",
+    default=_NO_REQUEST,  # RequestInfo is a frozen dataclass
 )
 _change: contextvars.ContextVar[ChangeContext | None] = contextvars.ContextVar(
     "shuyuan_change", default=None

@@ -96,6 +96,14 @@ class ChangeRecord(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.target_repr}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ChangeContextError("Change records are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ChangeContextError("Change records are append-only.")
+
     def hashed_content(self) -> dict[str, Any]:
         """The fields the hash covers, in a canonical, database-independent form."""
         return {
@@ -120,14 +128,6 @@ class ChangeRecord(models.Model):
             self.hashed_content(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
         )
         return crypto.sm3(canonical.encode("utf-8")).hex()
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ChangeContextError("Change records are append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ChangeContextError("Change records are append-only.")
 
 
 def append_change(
@@ -271,7 +271,7 @@ class ChangeLoggedModel(models.Model):
                 diff[name] = [old, new]
         return diff
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:  # noqa: DJ012  # beside the diff it uses
         update_fields = kwargs.get("update_fields")
         if (
             update_fields is not None
@@ -303,7 +303,12 @@ class ChangeLoggedModel(models.Model):
     def delete(self, *args: Any, **kwargs: Any) -> Any:
         require_change_context()
         before = self.changelog_snapshot()
-        pk, label, text, org_path = self.pk, self._meta.label_lower, str(self), self.changelog_org_path()
+        pk, label, text, org_path = (
+            self.pk,
+            self._meta.label_lower,
+            str(self),
+            self.changelog_org_path(),
+        )
         with transaction.atomic():
             result = super().delete(*args, **kwargs)
             append_change(
@@ -311,7 +316,9 @@ class ChangeLoggedModel(models.Model):
                 target_type=label,
                 target_id=str(pk),
                 target_repr=text,
-                changes={k: [v, None] for k, v in before.items() if k not in self.changelog_redacted},
+                changes={
+                    k: [v, None] for k, v in before.items() if k not in self.changelog_redacted
+                },
                 org_path=org_path,
             )
         return result

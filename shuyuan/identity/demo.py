@@ -23,7 +23,14 @@ from django.utils import timezone
 
 from shuyuan.core.context import bulk_writes, change_context, system_actor
 from shuyuan.core.crypto import mask_id_number, mask_mobile
-from shuyuan.core.models import ChangeAction, ChangeLoggedModel, Org, OrgKind, append_change, new_path_key
+from shuyuan.core.models import (
+    ChangeAction,
+    ChangeLoggedModel,
+    Org,
+    OrgKind,
+    append_change,
+    new_path_key,
+)
 from shuyuan.core.synthetic import make_credit_code, make_id_number
 
 from .actions.accounts import DEFAULT_MFA_ROLES, id_number_index, mobile_index
@@ -108,7 +115,9 @@ def _org(kind: str, name: str, parent: Org | None, **extra: Any) -> Org:
     return org
 
 
-def _bulk_insert(model: type[ChangeLoggedModel], rows: list[Any], org_path: str, label: str) -> None:
+def _bulk_insert(
+    model: type[ChangeLoggedModel], rows: list[Any], org_path: str, label: str
+) -> None:
     """Insert ``rows`` in chunks, one chained change record per chunk holding each row's values."""
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
@@ -179,17 +188,28 @@ def load_demo(
     first_student: User | None = None
     serial = 0
     with transaction.atomic(), change_context(actor=system_actor(), source="system"):
-        region = _org(OrgKind.REGION, data["region"]["name"], None,
-                      division_code=data["region"]["division_code"])
+        region = _org(
+            OrgKind.REGION,
+            data["region"]["name"],
+            None,
+            division_code=data["region"]["division_code"],
+        )
         summary.orgs += 1
         counties: list[Org] = []
         for city_data in data["cities"]:
-            city = _org(OrgKind.CITY, city_data["name"], region,
-                        division_code=city_data["division_code"])
+            city = _org(
+                OrgKind.CITY, city_data["name"], region, division_code=city_data["division_code"]
+            )
             summary.orgs += 1
             for county_data in city_data["counties"]:
-                counties.append(_org(OrgKind.COUNTY, county_data["name"], city,
-                                     division_code=county_data["division_code"]))
+                counties.append(
+                    _org(
+                        OrgKind.COUNTY,
+                        county_data["name"],
+                        city,
+                        division_code=county_data["division_code"],
+                    )
+                )
                 summary.orgs += 1
     for county in counties:
         for index, pattern in enumerate(data["school_patterns"][:schools_per_county], start=1):
@@ -220,29 +240,54 @@ def load_demo(
                         first_class = first_class or klass
                         prefix = f"s{serial:02d}g{g_index + 1}c{c}"
                         for t in range(3):
-                            users.append(_person(people, f"{prefix}t{t + 1}",
-                                                 county.division_code, this_year - 35 - t, school,
-                                                 with_mobile=True))
+                            users.append(
+                                _person(
+                                    people,
+                                    f"{prefix}t{t + 1}",
+                                    county.division_code,
+                                    this_year - 35 - t,
+                                    school,
+                                    with_mobile=True,
+                                )
+                            )
                             roles.append((len(users) - 1, Role.TEACHER, school, None))
                             if t == 0:
                                 roles.append((len(users) - 1, Role.HEAD_TEACHER, klass, None))
                         for s in range(1, students_per_class + 1):
-                            users.append(_person(people, f"{prefix}n{s:02d}",
-                                                 county.division_code, birth_year, school,
-                                                 with_mobile=False))
+                            users.append(
+                                _person(
+                                    people,
+                                    f"{prefix}n{s:02d}",
+                                    county.division_code,
+                                    birth_year,
+                                    school,
+                                    with_mobile=False,
+                                )
+                            )
                             student_index = len(users) - 1
                             roles.append((student_index, Role.STUDENT, klass, None))
-                            users.append(_person(people, f"{prefix}n{s:02d}p",
-                                                 county.division_code, birth_year - 30, school,
-                                                 with_mobile=True))
+                            users.append(
+                                _person(
+                                    people,
+                                    f"{prefix}n{s:02d}p",
+                                    county.division_code,
+                                    birth_year - 30,
+                                    school,
+                                    with_mobile=True,
+                                )
+                            )
                             roles.append((len(users) - 1, Role.PARENT, klass, student_index))
                 _bulk_insert(User, users, school.path, "accounts")
                 first_student = first_student or users[3]
                 _bulk_insert(
                     RoleAssignment,
                     [
-                        RoleAssignment(user=users[u], role=role, org=org,
-                                       child=users[child] if child is not None else None)
+                        RoleAssignment(
+                            user=users[u],
+                            role=role,
+                            org=org,
+                            child=users[child] if child is not None else None,
+                        )
                         for u, role, org, child in roles
                     ],
                     school.path,
@@ -252,7 +297,8 @@ def load_demo(
                 summary.students += sum(1 for r in roles if r[1] == Role.STUDENT)
                 summary.parents += sum(1 for r in roles if r[1] == Role.PARENT)
             say(f"school {serial}/{len(counties) * schools_per_county}: {school.name}")
-    assert first_school and first_class and first_student
+    if first_school is None or first_class is None or first_student is None:
+        raise RuntimeError("The demo data file defines no schools.")
     summary.logins = _demo_accounts(data, people, region, first_school, first_class, first_student)
     return summary
 
@@ -272,8 +318,9 @@ def _demo_accounts(
     with transaction.atomic(), change_context(actor=system_actor(), source="system"):
         for spec in data["demo_accounts"]:
             org = where[spec["org"]]
-            user = _person(people, spec["username"], "410102", 1985, org or region,
-                           with_mobile=True)
+            user = _person(
+                people, spec["username"], "410102", 1985, org or region, with_mobile=True
+            )
             user.real_name = spec["real_name"]
             user.set_password(DEMO_PASSWORD)
             user.password_changed_at = timezone.now()

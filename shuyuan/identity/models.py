@@ -110,8 +110,14 @@ class User(ChangeLoggedModel, AbstractBaseUser):
     REQUIRED_FIELDS: ClassVar[list[str]] = ["real_name"]
 
     changelog_redacted = frozenset(
-        {"password", "id_number_cipher", "id_number_index", "mobile_cipher", "mobile_index",
-         "totp_secret_cipher"}
+        {
+            "password",
+            "id_number_cipher",
+            "id_number_index",
+            "mobile_cipher",
+            "mobile_index",
+            "totp_secret_cipher",
+        }
     )
     changelog_operational = frozenset(
         {"last_login", "failed_login_count", "lockout_count", "locked_until", "totp_last_step"}
@@ -134,9 +140,7 @@ class User(ChangeLoggedModel, AbstractBaseUser):
     def role_assignments_cached(self) -> list[RoleAssignment]:
         cache = getattr(self, "_role_cache", None)
         if cache is None:
-            cache = list(
-                RoleAssignment.objects.filter(user=self).select_related("org", "child")
-            )
+            cache = list(RoleAssignment.objects.filter(user=self).select_related("org", "child"))
             self._role_cache = cache
         return cache
 

@@ -38,8 +38,8 @@ from django.db.models import Exists, OuterRef, Q
 from shuyuan.core.models import AuditEvent, ChangeRecord, Org
 from shuyuan.core.scoping import ALL, register_scope_rule
 
+from .models import Role as R  # noqa: N817  # short alias keeps the matrix readable
 from .models import RoleAssignment, RolePolicy, User
-from .models import Role as R
 
 MANAGE_ROLES = frozenset({R.REGION_ADMIN, R.SCHOOL_ADMIN})
 VIEW_PEOPLE_ROLES = frozenset(

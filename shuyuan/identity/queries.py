@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -20,16 +21,12 @@ def _identifier_filter(q: str) -> Q:
     text = q.strip()[:64]
     condition = Q(username__istartswith=text) | Q(real_name__icontains=text)
     normalized = validators.normalize_identifier(text)
-    try:
+    with contextlib.suppress(validators.IdentifierError):
         condition |= Q(mobile_index=mobile_index(validators.validate_mobile(normalized)))
-    except validators.IdentifierError:
-        pass
-    try:
+    with contextlib.suppress(validators.IdentifierError):
         condition |= Q(
             id_number_index=id_number_index(validators.validate_id_number(normalized).number)
         )
-    except validators.IdentifierError:
-        pass
     return condition
 
 

@@ -44,11 +44,12 @@ if SHUYUAN_ENV not in {"production", "development"}:
 DEVELOPMENT = SHUYUAN_ENV == "development"
 DEBUG = env_bool("DEBUG", DEVELOPMENT)
 
-_DEV_SECRET = "development-only-secret-key-do-not-use-in-production-8f3k2j5h7g9d1s"
+_DEV_SECRET = "development-only-secret-key-do-not-use-in-production-8f3k2j5h7g9d1s"  # noqa: S105
 SECRET_KEY = env("SECRET_KEY") or (_DEV_SECRET if DEVELOPMENT else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured(
-        "SHUYUAN_SECRET_KEY is required in production (set SHUYUAN_ENV=development for a local run)."
+        "SHUYUAN_SECRET_KEY is required in production "
+        "(set SHUYUAN_ENV=development for a local run)."
     )
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEVELOPMENT else "")

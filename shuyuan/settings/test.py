@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("SHUYUAN_ENV", "development")
 os.environ.setdefault("SHUYUAN_DATABASE_URL", "sqlite://:memory:")
 
-from .base import *  # noqa: E402, F403  # settings module pattern
+from .base import *  # noqa: F403  # settings module pattern
 from .base import DATABASES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; argon2 tested apart

@@ -15,7 +15,6 @@ from django.test.utils import CaptureQueriesContext
 
 from shuyuan.core.context import change_context, system_actor
 from shuyuan.core.models import Org, OrgKind, new_path_key
-
 from shuyuan.core.synthetic import make_credit_code, make_id_number
 
 _serial = itertools.count(1)
@@ -78,8 +77,9 @@ def build_tree() -> Tree:
         )
         grade_b = _org(OrgKind.GRADE, "Grade 7", school_b)
         class_b = _org(OrgKind.CLASS, "Class 7-1", grade_b)
-    return Tree(region, city, county_a, county_b, school_a, grade_a, class_a, school_b, grade_b,
-                class_b)
+    return Tree(
+        region, city, county_a, county_b, school_a, grade_a, class_a, school_b, grade_b, class_b
+    )
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def make_user(db: Any) -> MakeUser:
         org: Org | None = None,
         *,
         child: Any = None,
-        password: str = "Correct-Horse-9",
+        password: str = "Correct-Horse-9",  # noqa: S107  # test password
         username: str | None = None,
         id_number: str | None = None,
         mobile: str | None = None,

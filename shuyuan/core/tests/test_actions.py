@@ -42,21 +42,32 @@ def test_create_region_with_city_level_code_rejected(admin, db):
 
 def test_create_city_outside_parent_code_rejected(admin, tree):
     with pytest.raises(InvalidInput) as exc:
-        create_org(actor=admin, kind=OrgKind.CITY, name="Wuhan", parent=tree.region,
-                   division_code="420100")
+        create_org(
+            actor=admin, kind=OrgKind.CITY, name="Wuhan", parent=tree.region, division_code="420100"
+        )
     assert exc.value.code == "DIVISION_CODE_OUTSIDE_PARENT"
 
 
 def test_create_duplicate_division_code_conflicts(admin, tree):
     with pytest.raises(Conflict) as exc:
-        create_org(actor=admin, kind=OrgKind.COUNTY, name="Zhongyuan again", parent=tree.city,
-                   division_code="410102")
+        create_org(
+            actor=admin,
+            kind=OrgKind.COUNTY,
+            name="Zhongyuan again",
+            parent=tree.city,
+            division_code="410102",
+        )
     assert exc.value.code == "DUPLICATE_DIVISION_CODE"
 
 
 def test_create_school_assigns_platform_school_code(admin, tree):
-    school = create_org(actor=admin, kind=OrgKind.SCHOOL, name="School C", parent=tree.county_a,
-                        credit_code=make_credit_code("410102", 77))
+    school = create_org(
+        actor=admin,
+        kind=OrgKind.SCHOOL,
+        name="School C",
+        parent=tree.county_a,
+        credit_code=make_credit_code("410102", 77),
+    )
     assert school.school_code == "S4101020002"
 
 
@@ -64,16 +75,22 @@ def test_create_school_with_bad_credit_code_checksum_rejected(admin, tree):
     code = make_credit_code("410102", 78)
     bad = code[:-1] + ("0" if code[-1] != "0" else "1")
     with pytest.raises(InvalidInput) as exc:
-        create_org(actor=admin, kind=OrgKind.SCHOOL, name="School D", parent=tree.county_a,
-                   credit_code=bad)
+        create_org(
+            actor=admin, kind=OrgKind.SCHOOL, name="School D", parent=tree.county_a, credit_code=bad
+        )
     assert exc.value.field == "credit_code"
     assert exc.value.code == "CREDIT_CODE_CHECKSUM"
 
 
 def test_create_school_with_duplicate_credit_code_conflicts(admin, tree):
     with pytest.raises(Conflict) as exc:
-        create_org(actor=admin, kind=OrgKind.SCHOOL, name="Copy", parent=tree.county_a,
-                   credit_code=tree.school_a.credit_code)
+        create_org(
+            actor=admin,
+            kind=OrgKind.SCHOOL,
+            name="Copy",
+            parent=tree.county_a,
+            credit_code=tree.school_a.credit_code,
+        )
     assert exc.value.code == "DUPLICATE_CREDIT_CODE"
 
 
@@ -96,8 +113,9 @@ def test_school_admin_cannot_create_under_other_school(school_admin_a, tree):
 
 
 def test_school_admin_can_create_grade_in_own_school(school_admin_a, tree):
-    grade = create_org(actor=school_admin_a, kind=OrgKind.GRADE, name="Grade 8",
-                       parent=tree.school_a)
+    grade = create_org(
+        actor=school_admin_a, kind=OrgKind.GRADE, name="Grade 8", parent=tree.school_a
+    )
     assert grade.path.startswith(tree.school_a.path)
 
 

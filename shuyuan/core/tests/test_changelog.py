@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -41,8 +43,9 @@ def test_queryset_delete_inside_change_context_without_bulk_raises(tree):
 
 
 def test_create_org_records_actor_source_and_values(tree, admin):
-    org = create_org(actor=admin, kind=OrgKind.GRADE, name="Grade 8", parent=tree.school_a,
-                     source="api")
+    org = create_org(
+        actor=admin, kind=OrgKind.GRADE, name="Grade 8", parent=tree.school_a, source="api"
+    )
     record = ChangeRecord.objects.get(target_type="core.org", target_id=str(org.pk))
     assert record.action == "create"
     assert record.actor_id == admin.pk
@@ -69,7 +72,7 @@ def test_unchanged_save_writes_no_record(tree):
 def test_records_chain_to_previous_hash(tree):
     records = list(ChangeRecord.objects.order_by("seq"))
     assert records[0].prev_hash == "0" * 64
-    for previous, current in zip(records, records[1:], strict=False):
+    for previous, current in itertools.pairwise(records):
         assert current.prev_hash == previous.hash
         assert current.seq == previous.seq + 1
     assert ChainHead.objects.get(pk=1).hash == records[-1].hash
@@ -83,9 +86,7 @@ def test_verify_intact_chain_is_ok(tree):
 
 def test_verify_names_entry_whose_content_was_altered(tree):
     victim = ChangeRecord.objects.order_by("seq")[3]
-    _tamper(
-        "UPDATE core_changerecord SET actor_name = %s WHERE id = %s", ["mallory", victim.pk]
-    )
+    _tamper("UPDATE core_changerecord SET actor_name = %s WHERE id = %s", ["mallory", victim.pk])
     result = verify_changelog()
     assert not result.ok
     assert result.first_bad_seq == victim.seq
@@ -153,9 +154,12 @@ def test_audit_event_is_append_only(db):
 
 def test_failed_action_leaves_no_record(tree, admin):
     before = ChangeRecord.objects.count()
-    with pytest.raises(Exception):  # noqa: B017, PT011  # any error must roll back
-        with transaction.atomic(), change_context(actor=admin, source="ui"):
-            create_org(actor=admin, kind=OrgKind.GRADE, name="Grade 9", parent=tree.school_a)
-            raise RuntimeError("boom")
+    with (
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+        change_context(actor=admin, source="ui"),
+    ):
+        create_org(actor=admin, kind=OrgKind.GRADE, name="Grade 9", parent=tree.school_a)
+        raise RuntimeError("boom")
     assert ChangeRecord.objects.count() == before
     assert verify_changelog().ok

@@ -18,9 +18,8 @@ from .tokens import authenticate_token, create_api_token, revoke_api_token
 
 __all__ = [
     "authenticate_token",
-    "create_api_token",
-    "revoke_api_token",
     "change_password",
+    "create_api_token",
     "create_user",
     "generate_password",
     "grant_role",
@@ -29,6 +28,7 @@ __all__ = [
     "mobile_index",
     "reset_password",
     "reveal_pii",
+    "revoke_api_token",
     "revoke_role",
     "set_role_policy",
     "update_user",

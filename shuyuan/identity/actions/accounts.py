@@ -180,9 +180,7 @@ def create_user(
         if not getattr(actor, "is_platform_admin", False):
             raise invalid("home_org", "REQUIRED", _("Choose the organisation for this account."))
     elif not can(actor, "change", home_org):
-        raise PermissionDenied(
-            _("You cannot register accounts under %(org)s.") % {"org": home_org}
-        )
+        raise PermissionDenied(_("You cannot register accounts under %(org)s.") % {"org": home_org})
     user = User(
         username=_clean_username(username),
         real_name=_clean_real_name(real_name),
@@ -237,8 +235,13 @@ def update_user(
         fields.add("real_name")
     if id_number is not _UNSET:
         _apply_id_number(user, id_number)
-        fields |= {"id_number_cipher", "id_number_index", "id_number_masked", "birth_date",
-                   "gender"}
+        fields |= {
+            "id_number_cipher",
+            "id_number_index",
+            "id_number_masked",
+            "birth_date",
+            "gender",
+        }
     if mobile is not _UNSET:
         _apply_mobile(user, mobile)
         fields |= {"mobile_cipher", "mobile_index", "mobile_masked"}
@@ -347,8 +350,13 @@ def grant_role(
         with transaction.atomic(), change_context(actor=actor, source=source):
             assignment = RoleAssignment(user=user, role=role, org=org, child=child)
             assignment.save(force_insert=True)
-            if role in {Role.PLATFORM_ADMIN, Role.SECURITY_OFFICER, Role.AUDITOR,
-                        Role.REGION_ADMIN, Role.SCHOOL_ADMIN}:
+            if role in {
+                Role.PLATFORM_ADMIN,
+                Role.SECURITY_OFFICER,
+                Role.AUDITOR,
+                Role.REGION_ADMIN,
+                Role.SCHOOL_ADMIN,
+            }:
                 record_audit(
                     "identity.role.granted",
                     actor=actor,
@@ -414,8 +422,13 @@ def reset_password(*, actor: Any, user: User, source: str = "ui") -> str:
         user.failed_login_count = 0
         user.locked_until = None
         user.save(
-            update_fields=["password", "must_change_password", "password_changed_at",
-                           "failed_login_count", "locked_until"]
+            update_fields=[
+                "password",
+                "must_change_password",
+                "password_changed_at",
+                "failed_login_count",
+                "locked_until",
+            ]
         )
         _revoke_all_sessions(user)
         record_audit(

@@ -72,8 +72,11 @@ def test_create_user_impossible_birth_date_rejected(school_admin_a, tree):
 
     first17 = "41010220110230123"
     with pytest.raises(InvalidInput) as exc:
-        _create(school_admin_a, tree.school_a,
-                id_number=first17 + validators.id_number_check_char(first17))
+        _create(
+            school_admin_a,
+            tree.school_a,
+            id_number=first17 + validators.id_number_check_char(first17),
+        )
     assert exc.value.code == "ID_NUMBER_BIRTH_DATE"
 
 
@@ -170,8 +173,9 @@ def test_school_admin_cannot_reset_password_of_user_with_role_elsewhere(
     """A region admin who is also a parent at school A stays out of school A's admin's reach."""
     child = make_user(Role.STUDENT, tree.class_a)
     region_admin = make_user(Role.REGION_ADMIN, tree.region)
-    actions.grant_role(actor=make_user(Role.PLATFORM_ADMIN, None), user=region_admin,
-                       role=Role.PARENT, child=child)
+    actions.grant_role(
+        actor=make_user(Role.PLATFORM_ADMIN, None), user=region_admin, role=Role.PARENT, child=child
+    )
     with pytest.raises(PermissionDenied):
         actions.reset_password(actor=school_admin_a, user=region_admin)
 
@@ -182,7 +186,9 @@ def test_reset_password_gives_policy_compliant_temporary_password(school_admin_a
     user.refresh_from_db()
     assert user.check_password(temporary)
     assert user.must_change_password
-    assert AuditEvent.objects.filter(code="identity.password.reset", subject_id=str(user.pk)).exists()
+    assert AuditEvent.objects.filter(
+        code="identity.password.reset", subject_id=str(user.pk)
+    ).exists()
 
 
 def test_reveal_pii_by_school_admin_is_audited(school_admin_a, make_user, tree):

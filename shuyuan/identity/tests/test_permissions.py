@@ -38,8 +38,15 @@ def _visible(model, user, action="view"):
 
 
 A_SIDE = [
-    "county_admin_a", "school_admin_a", "teacher_a", "head_teacher_a", "student_a", "parent_a",
-    "reviewer_a", "security_a", "auditor_a",
+    "county_admin_a",
+    "school_admin_a",
+    "teacher_a",
+    "head_teacher_a",
+    "student_a",
+    "parent_a",
+    "reviewer_a",
+    "security_a",
+    "auditor_a",
 ]
 
 
@@ -141,9 +148,7 @@ def test_reviewer_sees_no_other_accounts(people):
 
 def test_changelog_scoped_to_subtree(people, tree):
     auditor = people["auditor_a"]
-    paths = set(
-        ChangeRecord.objects.visible_to(auditor).values_list("org_path", flat=True)
-    )
+    paths = set(ChangeRecord.objects.visible_to(auditor).values_list("org_path", flat=True))
     assert paths
     assert all(p.startswith(tree.county_a.path) for p in paths)
 
