@@ -1,3 +1,3 @@
-"""Root pytest configuration: shared fixtures from ``shuyuan.core.testing``."""
+"""Root pytest configuration: shared fixtures of core and identity."""
 
-pytest_plugins = ["shuyuan.core.testing.fixtures"]
+pytest_plugins = ["shuyuan.core.testing.fixtures", "shuyuan.identity.testing"]

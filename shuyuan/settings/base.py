@@ -44,7 +44,7 @@ if SHUYUAN_ENV not in {"production", "development"}:
 DEVELOPMENT = SHUYUAN_ENV == "development"
 DEBUG = env_bool("DEBUG", DEVELOPMENT)
 
-_DEV_SECRET = "development-only-secret-key-do-not-use-in-production-8f3k2j5h7g9d1s"  # noqa: S105
+_DEV_SECRET = "development-only-secret-key-do-not-use-in-production-8f3k2j5h7g9d1s"  # noqa: S105  # dev only
 SECRET_KEY = env("SECRET_KEY") or (_DEV_SECRET if DEVELOPMENT else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured(

@@ -1,8 +1,7 @@
-"""Pytest fixtures shared by all apps: an org tree, users with roles, clients, query guards."""
+"""Pytest fixtures of core: an org tree and query guards (account fixtures live in identity)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -10,12 +9,11 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from shuyuan.core.context import change_context, system_actor
 from shuyuan.core.models import Org, OrgKind, new_path_key
-from shuyuan.core.synthetic import make_credit_code, make_id_number
+from shuyuan.core.synthetic import make_credit_code
 
 _serial = itertools.count(1)
 
@@ -85,73 +83,6 @@ def build_tree() -> Tree:
 @pytest.fixture
 def tree(db: Any) -> Tree:
     return build_tree()
-
-
-MakeUser = Callable[..., Any]
-
-
-@pytest.fixture
-def make_user(db: Any) -> MakeUser:
-    """``make_user(role=None, org=None, child=None, password=..., **fields)`` → a saved user.
-
-    Creates the account and role directly as the system actor (bypassing permission checks, which
-    the tests of the actions cover). ``home_org`` defaults to ``org``.
-    """
-    from shuyuan.identity.actions.accounts import id_number_index, mobile_index
-    from shuyuan.identity.models import RoleAssignment, User
-    from shuyuan.identity.pii import pii_cipher
-
-    def factory(
-        role: str | None = None,
-        org: Org | None = None,
-        *,
-        child: Any = None,
-        password: str = "Correct-Horse-9",  # noqa: S107  # test password
-        username: str | None = None,
-        id_number: str | None = None,
-        mobile: str | None = None,
-        **fields: Any,
-    ) -> Any:
-        n = next(_serial)
-        user = User(
-            username=username or f"user{n}",
-            real_name=fields.pop("real_name", f"Test User {n}"),
-            home_org=fields.pop("home_org", org),
-            **fields,
-        )
-        user.set_password(password)
-        if id_number is None:
-            birth = dt.date(2000, 1, 1) + dt.timedelta(days=n // 400)
-            id_number = make_id_number("410102", birth, (n % 400) * 2 + 1, "M")
-        cipher = pii_cipher()
-        if id_number:
-            user.id_number_cipher = cipher.encrypt(id_number)
-            user.id_number_index = id_number_index(id_number)
-            user.id_number_masked = id_number[:4] + "*" * 10 + id_number[-4:]
-        if mobile:
-            user.mobile_cipher = cipher.encrypt(mobile)
-            user.mobile_index = mobile_index(mobile)
-            user.mobile_masked = mobile[:3] + "****" + mobile[-4:]
-        with change_context(actor=system_actor(), source="system"):
-            user.save(force_insert=True)
-            if role:
-                RoleAssignment(user=user, role=role, org=org, child=child).save(force_insert=True)
-        user.clear_role_cache()
-        return user
-
-    return factory
-
-
-@pytest.fixture
-def client_for() -> Callable[[Any], Client]:
-    """A Django test client logged in as ``user`` (session auth, no MFA step)."""
-
-    def factory(user: Any) -> Client:
-        client = Client()
-        client.force_login(user, backend="shuyuan.identity.backends.IdentifierBackend")
-        return client
-
-    return factory
 
 
 class QueryBudgetExceeded(AssertionError):

@@ -1,7 +1,6 @@
 """Tests of shuyuan.core.validators: ID numbers, credit codes, division codes, mobiles."""
 
 # Full-width, mathematical and Arabic-Indic digits below are deliberate look-alikes.
-# ruff: noqa: RUF001
 
 from __future__ import annotations
 
