@@ -4,6 +4,10 @@ Every scoped model's queryset has ``visible_to(user, action)``. The rule that de
 user may see lives in the app that understands roles (``identity.permissions``) and is registered
 here at start-up, because ``core`` must not import higher apps. A model with no registered rule
 shows nothing to anybody: forgetting a rule fails closed.
+
+Permissions that are not about rows ("may verify the whole change log") are registered the same
+way, by name (``register_permission``), and checked with ``has_permission``: an unregistered name
+is denied.
 """
 
 from __future__ import annotations
@@ -64,3 +68,29 @@ def can(user: Any, action: str, obj: models.Model) -> bool:
     if not isinstance(qs, ScopedQuerySet):
         return False
     return qs.visible_to(user, action).filter(pk=obj.pk).exists()
+
+
+# --- permissions that are not about rows -------------------------------------------------------
+
+#: A check answers whether ``user`` holds a named, row-independent permission.
+Check = Callable[[Any], bool]
+
+_checks: dict[str, Check] = {}
+
+
+def register_permission(name: str, check: Check) -> None:
+    """Register the check for the permission ``name`` (called from an AppConfig's ``ready()``).
+
+    Names are ``<app>.<verb>_<noun>``, e.g. ``core.verify_changelog``.
+    """
+    _checks[name] = check
+
+
+def has_permission(user: Any, name: str) -> bool:
+    """True if ``user`` holds ``name``; false for anonymous or inactive users and unknown names."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if not getattr(user, "is_active", False):
+        return False
+    check = _checks.get(name)
+    return bool(check is not None and check(user))

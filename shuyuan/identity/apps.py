@@ -8,6 +8,7 @@ class IdentityConfig(AppConfig):
     verbose_name = _("Identity")
 
     def ready(self) -> None:
-        from . import permissions
+        from . import middleware, permissions
 
         permissions.register()
+        middleware.connect_signals()

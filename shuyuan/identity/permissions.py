@@ -36,7 +36,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q
 
 from shuyuan.core.models import AuditEvent, ChangeRecord, Org
-from shuyuan.core.scoping import ALL, register_scope_rule
+from shuyuan.core.scoping import ALL, register_permission, register_scope_rule
 
 from .models import Role as R  # noqa: N817  # short alias keeps the matrix readable
 from .models import RoleAssignment, RolePolicy, User
@@ -195,6 +195,16 @@ def can_verify_changelog(user: Any) -> bool:
     )
 
 
+def can_view_changelog(user: Any) -> bool:
+    """May ``user`` open the change log (platform admins and ``CHANGELOG_ROLES`` holders)?"""
+    return bool(user.is_platform_admin) or bool(_paths(user, CHANGELOG_ROLES))
+
+
+def can_view_audit_events(user: Any) -> bool:
+    """May ``user`` open the audit log (platform admins and ``AUDIT_ROLES`` holders)?"""
+    return bool(user.is_platform_admin) or bool(_paths(user, AUDIT_ROLES))
+
+
 def register() -> None:
     """Connect the rules to ``core``'s scoped querysets (called from ``IdentityConfig.ready``)."""
     register_scope_rule(Org, org_rule)
@@ -203,3 +213,6 @@ def register() -> None:
     register_scope_rule(RolePolicy, role_policy_rule)
     register_scope_rule(ChangeRecord, change_record_rule)
     register_scope_rule(AuditEvent, audit_event_rule)
+    register_permission("core.view_changelog", can_view_changelog)
+    register_permission("core.verify_changelog", can_verify_changelog)
+    register_permission("core.view_audit_events", can_view_audit_events)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from shuyuan.core import validators
@@ -13,7 +16,7 @@ from shuyuan.core.errors import NotFound
 from shuyuan.core.models import Org
 
 from .actions import id_number_index, mobile_index
-from .models import RoleAssignment, User
+from .models import ApiToken, RoleAssignment, RolePolicy, User, UserSession
 
 
 def _identifier_filter(q: str) -> Q:
@@ -85,4 +88,43 @@ def access_role_assignment(user: Any, pk: int, action: str = "view") -> RoleAssi
     )
     if found is None:
         raise NotFound(_("Role assignment not found."), code="ROLE_ASSIGNMENT_NOT_FOUND")
+    return found
+
+
+def list_role_policies(user: Any) -> QuerySet[RolePolicy]:
+    """Stored per-role login policies ``user`` may read (roles without a row use the defaults)."""
+    return RolePolicy.objects.visible_to(user).order_by("role")
+
+
+def list_sessions(user: Any) -> QuerySet[UserSession]:
+    """``user``'s own live sessions (not revoked, active within the session lifetime), most
+    recently used first. Nobody lists another person's sessions."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return UserSession.objects.none()
+    since = timezone.now() - dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    return UserSession.objects.filter(
+        user_id=user.pk, revoked_at__isnull=True, last_seen_at__gte=since
+    ).order_by("-last_seen_at", "-pk")
+
+
+def access_session(user: Any, pk: int) -> UserSession:
+    """``user``'s own live session ``pk``; anyone else's (or a revoked one) is ``NotFound``."""
+    found = list_sessions(user).filter(pk=pk).first()
+    if found is None:
+        raise NotFound(_("Session not found."), code="SESSION_NOT_FOUND")
+    return found
+
+
+def list_api_tokens(user: Any) -> QuerySet[ApiToken]:
+    """``user``'s own personal API tokens, newest first (revoked and expired ones included)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return ApiToken.objects.none()
+    return ApiToken.objects.filter(user_id=user.pk).order_by("-created_at", "-pk")
+
+
+def access_api_token(user: Any, pk: int) -> ApiToken:
+    """``user``'s own API token ``pk``; anyone else's is ``NotFound``."""
+    found = list_api_tokens(user).filter(pk=pk).first()
+    if found is None:
+        raise NotFound(_("API token not found."), code="API_TOKEN_NOT_FOUND")
     return found

@@ -1,0 +1,108 @@
+"""Template context for every portal page: the main navigation for the signed-in user's roles.
+
+The menu is built lazily (only when a template shows it) from the user's role assignments,
+which ``User.role_assignments_cached`` loads once per request. URLs are reversed when the menu
+is built, and an entry whose URL does not exist (an app not installed yet) is left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext as _
+
+from shuyuan.core.scoping import has_permission
+
+from . import permissions
+from .models import Role
+
+
+@dataclass
+class NavItem:
+    """One menu entry; ``children`` makes it a group (rendered as a disclosure)."""
+
+    key: str
+    label: str
+    url: str = ""
+    active: bool = False
+    children: list[NavItem] = field(default_factory=list)
+
+
+def _url(name: str) -> str | None:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
+
+
+def _is_active(path: str, url: str) -> bool:
+    if url == "/":
+        return path == "/"
+    return path.startswith(url)
+
+
+def build_navigation(request: HttpRequest) -> list[NavItem]:
+    """The menu for ``request.user``: each entry only for the roles that can use its page."""
+    user = request.user
+    if not getattr(user, "is_authenticated", False):
+        return []
+    roles = user.roles  # type: ignore[union-attr]  # authenticated: our User
+    platform_admin = Role.PLATFORM_ADMIN in roles
+    sees_people = platform_admin or bool(roles & permissions.VIEW_PEOPLE_ROLES)
+    entries: list[tuple[str, str, str, bool]] = [
+        ("home", "identity:home", _("Home"), True),
+        ("orgs", "core:org_list", _("Organisations"), bool(roles)),
+        ("accounts", "identity:user_list", _("Accounts"), sees_people),
+        ("role_policy", "identity:role_policy", _("Login policies"), platform_admin),
+        (
+            "changelog",
+            "core:changelog",
+            _("Change log"),
+            has_permission(user, "core.view_changelog"),
+        ),
+        (
+            "audit_events",
+            "core:audit_events",
+            _("Audit log"),
+            has_permission(user, "core.view_audit_events"),
+        ),
+    ]
+    path = request.path
+    items: list[NavItem] = []
+    for key, name, label, shown in entries:
+        url = _url(name) if shown else None
+        if url:
+            items.append(NavItem(key, label, url))
+    # The longest matching URL is the current section (so /orgs/changelog/ is not "Organisations").
+    matches = [item for item in items if _is_active(path, item.url)]
+    if matches:
+        max(matches, key=lambda item: len(item.url)).active = True
+    account: list[NavItem] = []
+    for key, name, label in (
+        ("mfa_setup", "identity:mfa_setup", _("Two-step sign-in")),
+        ("sessions", "identity:sessions", _("Signed-in devices")),
+        ("tokens", "identity:tokens", _("API tokens")),
+        ("password_change", "identity:password_change", _("Change password")),
+    ):
+        url = _url(name)
+        if url:
+            account.append(NavItem(key, label, url, active=_is_active(path, url)))
+    if account:
+        items.append(
+            NavItem(
+                "account",
+                _("My account"),
+                active=any(child.active for child in account),
+                children=account,
+            )
+        )
+    return items
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """``nav_items``: the main menu, computed only if the page renders it."""
+    return {"nav_items": SimpleLazyObject(lambda: build_navigation(request))}
