@@ -23,7 +23,11 @@ PRODUCTION = {
 
 
 def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SHUYUAN_")}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SHUYUAN_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"
+    }
     clean.update(env)
     return subprocess.run(  # noqa: S603  # fixed argv, our own manage.py
         [sys.executable, "manage.py", *args],

@@ -29,7 +29,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from . import actions, queries
 from .changelog import verify_changelog
-from .errors import NotFound, PermissionDenied, ShuyuanError
+from .errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from .forms import (
     AuditEventFilterForm,
     ChangeRecordFilterForm,
@@ -48,6 +48,9 @@ CHILDREN_SHOWN = 50
 HISTORY_SHOWN = 50
 
 View = Callable[..., HttpResponse]
+
+#: Domain errors a form shows (422). ``NotFound`` and ``PermissionDenied`` become 404 and 403.
+FORM_ERRORS = (InvalidInput, Conflict)
 
 
 # --- helpers shared by every app's portal views ------------------------------------------------
@@ -204,9 +207,7 @@ def org_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 credit_code=data.get("credit_code") if "credit_code" in form.fields else None,
                 is_active=data["is_active"],
             )
-        except PermissionDenied:
-            raise
-        except ShuyuanError as exc:
+        except FORM_ERRORS as exc:
             add_domain_errors(form, exc)
         else:
             messages.success(request, _("The organisation was saved."))
@@ -227,9 +228,7 @@ def org_move(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             actions.move_org(actor=request.user, org=org, new_parent=form.cleaned_data["parent"])
-        except PermissionDenied:
-            raise
-        except ShuyuanError as exc:
+        except FORM_ERRORS as exc:
             add_domain_errors(form, exc)
         else:
             messages.success(request, _("The organisation was moved."))
@@ -258,28 +257,24 @@ def org_create(request: HttpRequest) -> HttpResponse:
     parent_kind = parent.kind if parent else None
     kinds = [kind for kind, parents in ALLOWED_PARENTS.items() if parent_kind in parents]
     form = OrgCreateForm(request.POST if request.method == "POST" else None, kinds=kinds)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                org = actions.create_org(
-                    actor=request.user,
-                    kind=data["kind"],
-                    name=data["name"],
-                    parent=parent,
-                    division_code=data["division_code"],
-                    credit_code=data["credit_code"] or None,
-                )
-            except PermissionDenied:
-                raise
-            except ShuyuanError as exc:
-                add_domain_errors(form, exc)
-            else:
-                messages.success(request, _("The organisation was created."))
-                return see_other(request, reverse("core:org_detail", args=[org.pk]))
-        status = 422
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            org = actions.create_org(
+                actor=request.user,
+                kind=data["kind"],
+                name=data["name"],
+                parent=parent,
+                division_code=data["division_code"],
+                credit_code=data["credit_code"] or None,
+            )
+        except FORM_ERRORS as exc:
+            add_domain_errors(form, exc)
+        else:
+            messages.success(request, _("The organisation was created."))
+            return see_other(request, reverse("core:org_detail", args=[org.pk]))
     context = {"form": form, "parent": parent, "kinds": kinds}
+    status = 422 if form.is_bound else 200
     return render_page(request, "core/org_form.html", context, partial="org-form", status=status)
 
 

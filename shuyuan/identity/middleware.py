@@ -31,6 +31,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 
+from shuyuan.core.middleware import client_ip
+
 from .actions import auth as auth_actions
 from .actions.accounts import mfa_required_for
 
@@ -147,7 +149,7 @@ def register_session_on_login(
     auth_actions.register_session(
         user=user,
         session_key=session.session_key,
-        ip=request.META.get("REMOTE_ADDR"),
+        ip=client_ip(request),
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
     )
     session[MFA_ENROLMENT_DUE] = bool(not user.has_mfa and mfa_required_for(user))

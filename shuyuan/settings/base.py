@@ -228,6 +228,10 @@ if not DEVELOPMENT:
     SECURE_HSTS_PRELOAD = True
     if env_bool("BEHIND_PROXY", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+#: How many reverse proxies in front of Shuyuan append to X-Forwarded-For (0: use REMOTE_ADDR).
+SHUYUAN_TRUSTED_PROXY_COUNT = int(env("TRUSTED_PROXY_COUNT", "0") or 0)
+SHUYUAN_LOGIN_IP_LIMIT = int(env("LOGIN_IP_LIMIT", "50") or 50)
+SHUYUAN_LOGIN_IP_WINDOW_SECONDS = int(env("LOGIN_IP_WINDOW_SECONDS", "900") or 900)
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

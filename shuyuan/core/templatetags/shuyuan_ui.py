@@ -19,7 +19,10 @@ MAX_DEPTH_CLASS = 6
 
 @dataclass(frozen=True)
 class DiffRow:
-    """One changed field of a change record: its name and the values before and after."""
+    """One changed field of a change record: its name and the values before and after.
+
+    ``had_old`` / ``has_new`` are false for a missing or empty value (shown as "none").
+    """
 
     field: str
     old: str
@@ -54,7 +57,9 @@ def change_rows(changes: Any) -> list[DiffRow]:
             old, new = pair
         else:
             old, new = None, pair
-        rows.append(DiffRow(str(name), _text(old), _text(new), old is not None, new is not None))
+        rows.append(
+            DiffRow(str(name), _text(old), _text(new), old not in (None, ""), new not in (None, ""))
+        )
     return rows
 
 

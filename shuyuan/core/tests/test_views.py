@@ -330,3 +330,118 @@ def test_error_403_shows_domain_message(client_for, teacher_a, tree):
         reverse("core:org_edit", args=[tree.school_a.pk]), {"name": "X", "is_active": "on"}
     )
     assert "You cannot manage organisations under" in response.content.decode()
+
+
+def test_org_create_non_numeric_parent_returns_404(client_for, region_admin, tree):
+    response = client_for(region_admin).get(reverse("core:org_create") + "?parent=abc")
+    assert response.status_code == 404
+
+
+# --- portal helpers: form errors, org choices, permissions, template filters -------------------
+
+
+def test_add_domain_errors_without_field_errors_goes_above_form():
+    from shuyuan.core.errors import Conflict
+    from shuyuan.core.forms import OrgSearchForm, add_domain_errors
+
+    form = OrgSearchForm({})
+    form.is_valid()
+    add_domain_errors(form, Conflict("Somebody else changed it."))
+    assert form.non_field_errors() == ["Somebody else changed it."]
+
+
+def test_add_domain_errors_unknown_field_goes_above_form():
+    from shuyuan.core.errors import invalid
+    from shuyuan.core.forms import OrgSearchForm, add_domain_errors
+
+    form = OrgSearchForm({})
+    form.is_valid()
+    add_domain_errors(form, invalid("parent", "ORG_CYCLE", "No cycles."))
+    assert form.non_field_errors() == ["No cycles."]
+
+
+def test_org_choice_field_beyond_limit_becomes_number_input(tree, monkeypatch):
+    from django import forms
+
+    from shuyuan.core import forms as core_forms
+
+    monkeypatch.setattr(core_forms, "ORG_CHOICE_LIMIT", 2)
+    form = core_forms.OrgMoveForm({"parent": str(tree.school_b.pk)}, parents=Org.objects.all())
+    assert isinstance(form.fields["parent"].widget, forms.NumberInput)
+    assert form.is_valid()
+    assert form.cleaned_data["parent"] == tree.school_b
+
+
+def test_org_choice_field_non_numeric_value_is_invalid(tree):
+    from shuyuan.core.forms import OrgMoveForm
+
+    form = OrgMoveForm({"parent": "x1"}, parents=Org.objects.all())
+    assert not form.is_valid()
+    assert form.errors["parent"] == ["Choose an organisation from the list."]
+
+
+def test_org_choice_field_org_outside_queryset_is_invalid(tree):
+    from shuyuan.core.forms import OrgMoveForm
+
+    form = OrgMoveForm(
+        {"parent": str(tree.school_b.pk)}, parents=Org.objects.subtree(tree.county_a.path)
+    )
+    assert not form.is_valid()
+
+
+def test_has_permission_anonymous_user_denied(db):
+    from django.contrib.auth.models import AnonymousUser
+
+    from shuyuan.core.scoping import has_permission
+
+    assert not has_permission(AnonymousUser(), "core.view_changelog")
+
+
+def test_has_permission_inactive_user_denied(admin):
+    from shuyuan.core.scoping import has_permission
+
+    admin.is_active = False
+    assert not has_permission(admin, "core.view_changelog")
+
+
+def test_has_permission_unregistered_name_denied(admin):
+    from shuyuan.core.scoping import has_permission
+
+    assert not has_permission(admin, "core.no_such_permission")
+
+
+def test_change_rows_formats_values_and_tolerates_bad_rows():
+    from shuyuan.core.templatetags.shuyuan_ui import change_rows
+
+    rows = change_rows({"b": [None, True], "a": [["x", "y"], {"k": 1}], "c": "loose", "d": ["", 2]})
+    assert [(r.field, r.old, r.new, r.had_old, r.has_new) for r in rows] == [
+        ("a", "x, y", "k=1", True, True),
+        ("b", "", "true", False, True),
+        ("c", "", "loose", False, True),
+        ("d", "", "2", False, True),
+    ]
+
+
+def test_change_rows_non_dict_gives_no_rows():
+    from shuyuan.core.templatetags.shuyuan_ui import change_rows
+
+    assert change_rows(None) == []
+
+
+@pytest.mark.parametrize(
+    ("depth", "base", "css"), [(4, 4, "depth-0"), (13, 0, "depth-6"), ("x", 0, "depth-0")]
+)
+def test_depth_class_relative_and_clamped(depth, base, css):
+    from shuyuan.core.templatetags.shuyuan_ui import depth_class
+
+    assert depth_class(depth, base) == css
+
+
+def test_detail_items_sorted_pairs_and_non_dict_empty():
+    from shuyuan.core.templatetags.shuyuan_ui import detail_items
+
+    assert detail_items({"role": "teacher", "field": "mobile"}) == [
+        ("field", "mobile"),
+        ("role", "teacher"),
+    ]
+    assert detail_items("nope") == []

@@ -1,7 +1,6 @@
 """Every write use case of the identity app (STYLE.md §7), split by aggregate."""
 
 from .accounts import (
-    change_password,
     create_user,
     generate_password,
     grant_role,
@@ -14,6 +13,7 @@ from .accounts import (
     set_role_policy,
     update_user,
 )
+from .auth import change_password
 from .tokens import authenticate_token, create_api_token, revoke_api_token
 
 __all__ = [

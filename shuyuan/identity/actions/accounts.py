@@ -26,7 +26,7 @@ from shuyuan.core.models import Org
 from shuyuan.core.scoping import can
 
 from .. import permissions
-from ..models import Role, RoleAssignment, RolePolicy, User, UserSession
+from ..models import ApiToken, Role, RoleAssignment, RolePolicy, User, UserSession
 from ..pii import pii_cipher
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
@@ -125,7 +125,9 @@ def _clean_email(email: str) -> str:
     return email
 
 
-def _check_password(password: str, user: User) -> None:
+def check_password_policy(password: str, user: User) -> None:
+    """Raise ``InvalidInput`` (``WEAK_PASSWORD``, one error per failed rule) if ``password``
+    breaks the password policy."""
     try:
         password_validation.validate_password(password, user)
     except ValidationError as exc:
@@ -195,7 +197,7 @@ def create_user(
     _apply_id_number(user, id_number)
     _apply_mobile(user, mobile)
     if password:
-        _check_password(password, user)
+        check_password_policy(password, user)
         user.set_password(password)
         user.password_changed_at = timezone.now()
     else:
@@ -249,6 +251,9 @@ def update_user(
         user.email = _clean_email(email)
         fields.add("email")
     if home_org is not _UNSET:
+        if home_org is None and not getattr(actor, "is_platform_admin", False):
+            # Detaching an account from every org would take it out of its admins' reach.
+            raise invalid("home_org", "REQUIRED", _("Choose the organisation for this account."))
         if home_org is not None and not can(actor, "change", home_org):
             raise PermissionDenied()
         user.home_org = home_org
@@ -409,7 +414,8 @@ def generate_password(length: int = 14) -> str:
 def reset_password(*, actor: Any, user: User, source: str = "ui") -> str:
     """Give ``user`` a one-time temporary password they must change at next login.
 
-    Needs ``change`` on the account. Unlocks the account, revokes its sessions and writes
+    Needs ``change`` on the account. Unlocks the account, revokes its sessions and API tokens
+    (whoever reset it may fear they leaked), and writes
     ``identity.password.reset``. Returns the temporary password (shown once).
     """
     if not can(actor, "change", user):
@@ -431,36 +437,13 @@ def reset_password(*, actor: Any, user: User, source: str = "ui") -> str:
             ]
         )
         _revoke_all_sessions(user)
+        ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
         record_audit(
             "identity.password.reset", actor=actor, subject=user, org_path=user.changelog_org_path()
         )
     return temporary
-
-
-def change_password(
-    *, actor: User, current_password: str, new_password: str, source: str = "ui"
-) -> None:
-    """A user changes their own password (checking the current one and the policy)."""
-    if not actor.check_password(current_password):
-        raise invalid(
-            "current_password", "WRONG_PASSWORD", _("The current password is not correct.")
-        )
-    if current_password == new_password:
-        raise invalid(
-            "password", "PASSWORD_REUSED", _("The new password must differ from the old one.")
-        )
-    _check_password(new_password, actor)
-    with transaction.atomic(), change_context(actor=actor, source=source):
-        actor.set_password(new_password)
-        actor.must_change_password = False
-        actor.password_changed_at = timezone.now()
-        actor.save(update_fields=["password", "must_change_password", "password_changed_at"])
-        record_audit(
-            "identity.password.changed",
-            actor=actor,
-            subject=actor,
-            org_path=actor.changelog_org_path(),
-        )
 
 
 def set_role_policy(*, actor: Any, role: str, mfa_required: bool, source: str = "ui") -> RolePolicy:

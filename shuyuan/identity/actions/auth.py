@@ -64,7 +64,7 @@ from shuyuan.core.scoping import can
 from ..backends import resolve_identifier, run_dummy_hasher, verify_password
 from ..models import RecoveryCode, User, UserSession
 from ..pii import pii_cipher
-from .accounts import mfa_required_for
+from .accounts import check_password_policy, mfa_required_for
 
 LoginOutcome = Literal["ok", "mfa_required", "mfa_enrolment_required", "bad_credentials", "locked"]
 
@@ -471,6 +471,55 @@ def verify_second_factor(*, user: User, code: str) -> bool:
         accepted = _check_second_factor(row, code, now) is not None
     user.totp_last_step = row.totp_last_step
     return accepted
+
+
+def change_password(
+    *, actor: User, current_password: str, new_password: str, source: str = "ui"
+) -> None:
+    """A user changes their own password, re-entering the current one and meeting the policy.
+
+    A wrong current password counts towards the lockout like a wrong sign-in (so a stolen
+    session cannot guess the password here); a locked account is refused. Writes
+    ``identity.password.changed``.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        row = _locked_row(actor.pk)
+        if row is None:
+            raise NotFound(_("Account not found."), code="ACCOUNT_NOT_FOUND")
+        locked = row.is_locked(now)
+        wrong = not locked and not row.check_password(current_password)
+        if wrong:
+            locked = (
+                _register_failure(row, now, reason="wrong_password", actor=actor).outcome
+                == "locked"
+            )
+    if locked:
+        raise PermissionDenied(
+            _("Too many wrong passwords. Try again later."),
+            code="ACCOUNT_LOCKED",
+            field="current_password",
+        )
+    if wrong:
+        raise invalid(
+            "current_password", "WRONG_PASSWORD", _("The current password is not correct.")
+        )
+    if current_password == new_password:
+        raise invalid(
+            "password", "PASSWORD_REUSED", _("The new password must differ from the old one.")
+        )
+    check_password_policy(new_password, actor)
+    with transaction.atomic(), change_context(actor=actor, source=source):
+        actor.set_password(new_password)
+        actor.must_change_password = False
+        actor.password_changed_at = timezone.now()
+        actor.save(update_fields=["password", "must_change_password", "password_changed_at"])
+        record_audit(
+            "identity.password.changed",
+            actor=actor,
+            subject=actor,
+            org_path=actor.changelog_org_path(),
+        )
 
 
 def _require_second_factor(user: User, code: Any) -> None:

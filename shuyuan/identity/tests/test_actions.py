@@ -243,3 +243,36 @@ def test_mfa_policy_override_for_teacher(admin, make_user, tree):
 def test_set_role_policy_by_non_platform_admin_denied(school_admin_a):
     with pytest.raises(PermissionDenied):
         actions.set_role_policy(actor=school_admin_a, role=Role.TEACHER, mfa_required=True)
+
+
+def test_school_admin_cannot_detach_account_from_school(school_admin_a, make_user, tree):
+    user = make_user(Role.TEACHER, tree.school_a)
+    with pytest.raises(InvalidInput) as exc:
+        actions.update_user(actor=school_admin_a, user=user, home_org=None)
+    assert exc.value.field == "home_org"
+    user.refresh_from_db()
+    assert user.home_org == tree.school_a
+
+
+def test_reset_password_revokes_api_tokens(school_admin_a, make_user, tree):
+    user = make_user(Role.TEACHER, tree.school_a)
+    _token, raw = actions.create_api_token(actor=user, name="laptop")
+    assert actions.authenticate_token(raw) == user
+    actions.reset_password(actor=school_admin_a, user=user)
+    assert actions.authenticate_token(raw) is None
+
+
+def test_change_password_wrong_current_counts_towards_lockout(make_user, tree, settings):
+    settings.SHUYUAN_LOCKOUT_THRESHOLD = 2
+    user = make_user(Role.TEACHER, tree.school_a, password="Old-Password-1")
+    for _attempt in range(2):
+        with pytest.raises((InvalidInput, PermissionDenied)):
+            actions.change_password(
+                actor=user, current_password="guess", new_password="New-Pass-2024x"
+            )
+    user.refresh_from_db()
+    assert user.is_locked()
+    with pytest.raises(PermissionDenied):
+        actions.change_password(
+            actor=user, current_password="Old-Password-1", new_password="New-Pass-2024x"
+        )

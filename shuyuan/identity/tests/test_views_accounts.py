@@ -527,3 +527,94 @@ def test_role_policy_post_stores_changed_roles_only(client_for, admin):
     assert response.status_code == 303
     stored = dict(RolePolicy.objects.values_list("role", "mfa_required"))
     assert stored == {"teacher": True, "auditor": False}
+
+
+# --- less common paths -------------------------------------------------------------------------
+
+
+def test_navigation_missing_url_name_is_left_out(teacher_a, monkeypatch):
+    from django.urls import NoReverseMatch
+
+    from shuyuan.identity import context_processors
+
+    real_reverse = context_processors.reverse
+
+    def reverse_without_tokens(name, *args, **kwargs):
+        if name == "identity:tokens":
+            raise NoReverseMatch(name)
+        return real_reverse(name, *args, **kwargs)
+
+    monkeypatch.setattr(context_processors, "reverse", reverse_without_tokens)
+    request = RequestFactory().get("/")
+    request.user = teacher_a
+    group = next(item for item in build_navigation(request) if item.key == "account")
+    assert "tokens" not in [child.key for child in group.children]
+
+
+def test_user_reveal_unknown_field_returns_422(client_for, school_admin_a, student_a):
+    response = client_for(school_admin_a).post(
+        reverse("identity:user_reveal", args=[student_a.pk]), {"field": "password"}
+    )
+    assert response.status_code == 422
+    assert not AuditEvent.objects.exists()
+
+
+def test_user_set_active_activates_inactive_account(client_for, school_admin_a, make_user, tree):
+    dormant = make_user(Role.STUDENT, tree.class_a, is_active=False)
+    response = client_for(school_admin_a).post(
+        reverse("identity:user_set_active", args=[dormant.pk]), {"is_active": "1"}
+    )
+    assert response.status_code == 303
+    dormant.refresh_from_db()
+    assert dormant.is_active
+
+
+def test_role_grant_unknown_child_returns_422(client_for, school_admin_a, make_user, tree):
+    guardian = make_user(None, tree.school_a)
+    response = client_for(school_admin_a).post(
+        reverse("identity:role_grant", args=[guardian.pk]), {"role": "parent", "child": "nobody"}
+    )
+    assert response.status_code == 422
+    assert response.context["grant_form"].errors["child"]
+
+
+def test_role_revoke_own_platform_role_returns_422(client_for, admin):
+    assignment = admin.role_assignments.get()
+    response = client_for(admin).post(
+        reverse("identity:role_revoke", args=[admin.pk, assignment.pk])
+    )
+    assert response.status_code == 422
+    assert "You cannot remove your own platform role." in response.content.decode()
+
+
+def test_user_edit_bad_mobile_returns_422_and_keeps_stored_data(
+    client_for, school_admin_a, student_a, tree
+):
+    response = client_for(school_admin_a).post(
+        reverse("identity:user_edit", args=[student_a.pk]),
+        {"real_name": "Changed", "home_org": tree.class_a.pk, "mobile": "12345"},
+    )
+    assert response.status_code == 422
+    assert response.context["form"].errors["mobile"]
+    student_a.refresh_from_db()
+    assert student_a.real_name != "Changed"
+
+
+def test_user_edit_clear_id_number_removes_it(client_for, school_admin_a, student_a, tree):
+    client_for(school_admin_a).post(
+        reverse("identity:user_edit", args=[student_a.pk]),
+        {"real_name": student_a.real_name, "home_org": tree.class_a.pk, "clear_id_number": "on"},
+    )
+    student_a.refresh_from_db()
+    assert student_a.id_number_masked == ""
+    assert student_a.id_number_cipher is None
+
+
+def test_user_edit_new_mobile_and_home_org_stored(client_for, school_admin_a, student_a, tree):
+    client_for(school_admin_a).post(
+        reverse("identity:user_edit", args=[student_a.pk]),
+        {"real_name": student_a.real_name, "home_org": tree.school_a.pk, "mobile": "13900001111"},
+    )
+    student_a.refresh_from_db()
+    assert student_a.mobile_masked == "139****1111"
+    assert student_a.home_org == tree.school_a

@@ -24,7 +24,7 @@ from shuyuan.core import queries as core_queries
 from shuyuan.core.errors import PermissionDenied, ShuyuanError
 from shuyuan.core.forms import add_domain_errors
 from shuyuan.core.scoping import can, has_permission
-from shuyuan.core.views import http_errors, render_page, see_other
+from shuyuan.core.views import FORM_ERRORS, http_errors, render_page, see_other
 
 from .. import actions, permissions, queries
 from ..actions.accounts import DEFAULT_MFA_ROLES
@@ -214,9 +214,7 @@ def user_set_active(request: HttpRequest, pk: int) -> HttpResponse:
     is_active = request.POST.get("is_active") == "1"
     try:
         actions.update_user(actor=request.user, user=subject, is_active=is_active)
-    except PermissionDenied:
-        raise
-    except ShuyuanError as exc:
+    except FORM_ERRORS as exc:
         subject = queries.access_user(request.user, pk)
         context = _detail_context(
             request, subject, action_error=exc.message, error_section="admin-actions"
@@ -258,6 +256,8 @@ def role_grant(request: HttpRequest, pk: int) -> HttpResponse:
                     actor=actor, user=subject, role=data["role"], org=data["org"], child=child
                 )
             except ShuyuanError as exc:
+                # A refusal to grant this role on this org is an answer about the input,
+                # so it is shown on the form like the other errors.
                 add_domain_errors(form, exc)
             else:
                 messages.success(request, _("The role was granted."))
@@ -279,9 +279,7 @@ def role_revoke(request: HttpRequest, pk: int, assignment_pk: int) -> HttpRespon
         raise Http404
     try:
         actions.revoke_role(actor=request.user, assignment=assignment)
-    except PermissionDenied:
-        raise
-    except ShuyuanError as exc:
+    except FORM_ERRORS as exc:
         context = _detail_context(request, subject, action_error=exc.message, error_section="roles")
         return render_page(
             request, "identity/user_detail.html", context, partial="roles", status=422
@@ -303,32 +301,28 @@ def user_create(request: HttpRequest) -> HttpResponse:
         orgs=core_queries.list_orgs(actor, action="change"),
         org_required=not actor.is_platform_admin,
     )
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                created = actions.create_user(
-                    actor=actor,
-                    username=data["username"],
-                    real_name=data["real_name"],
-                    home_org=data["home_org"],
-                    id_number=data["id_number"] or None,
-                    mobile=data["mobile"] or None,
-                    email=data["email"],
-                )
-            except PermissionDenied:
-                raise
-            except ShuyuanError as exc:
-                add_domain_errors(form, exc)
-            else:
-                messages.success(
-                    request,
-                    _("The account was created. Issue a temporary password so it can sign in."),
-                )
-                return see_other(request, reverse("identity:user_detail", args=[created.pk]))
-        status = 422
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            created = actions.create_user(
+                actor=actor,
+                username=data["username"],
+                real_name=data["real_name"],
+                home_org=data["home_org"],
+                id_number=data["id_number"] or None,
+                mobile=data["mobile"] or None,
+                email=data["email"],
+            )
+        except FORM_ERRORS as exc:
+            add_domain_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("The account was created. Issue a temporary password so it can sign in."),
+            )
+            return see_other(request, reverse("identity:user_detail", args=[created.pk]))
     context = {"form": form, "subject": None}
+    status = 422 if form.is_bound else 200
     return render_page(
         request, "identity/user_form.html", context, partial="user-form", status=status
     )
@@ -353,31 +347,28 @@ def user_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "email": subject.email,
         },
     )
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            data = form.cleaned_data
-            changes: dict[str, Any] = form.pii_changes()
-            if data["home_org"] != subject.home_org:
-                changes["home_org"] = data["home_org"]
-            try:
-                actions.update_user(
-                    actor=actor,
-                    user=subject,
-                    real_name=data["real_name"],
-                    email=data["email"],
-                    **changes,
-                )
-            except PermissionDenied:
-                raise
-            except ShuyuanError as exc:
-                add_domain_errors(form, exc)
-                subject = queries.access_user(actor, pk)
-            else:
-                messages.success(request, _("The account was saved."))
-                return see_other(request, reverse("identity:user_detail", args=[pk]))
-        status = 422
+    if form.is_valid():
+        data = form.cleaned_data
+        changes: dict[str, Any] = form.pii_changes()
+        if data["home_org"] != subject.home_org:
+            changes["home_org"] = data["home_org"]
+        try:
+            actions.update_user(
+                actor=actor,
+                user=subject,
+                real_name=data["real_name"],
+                email=data["email"],
+                **changes,
+            )
+        except FORM_ERRORS as exc:
+            add_domain_errors(form, exc)
+            # The action may have changed the instance before it refused; show the stored one.
+            subject = queries.access_user(actor, pk)
+        else:
+            messages.success(request, _("The account was saved."))
+            return see_other(request, reverse("identity:user_detail", args=[pk]))
     context = {"form": form, "subject": subject}
+    status = 422 if form.is_bound else 200
     return render_page(
         request, "identity/user_form.html", context, partial="user-form", status=status
     )
@@ -397,14 +388,11 @@ def role_policy(request: HttpRequest) -> HttpResponse:
     stored = dict(queries.list_role_policies(actor).values_list("role", "mfa_required"))
     current = {role: stored.get(role, role in DEFAULT_MFA_ROLES) for role in Role.values}
     form = RolePolicyForm(request.POST if request.method == "POST" else None, current=current)
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            for role, required in form.changed_roles(current).items():
-                actions.set_role_policy(actor=actor, role=role, mfa_required=required)
-            messages.success(request, _("The login policies were saved."))
-            return see_other(request, reverse("identity:role_policy"))
-        status = 422
+    if form.is_valid():
+        for role, required in form.changed_roles(current).items():
+            actions.set_role_policy(actor=actor, role=role, mfa_required=required)
+        messages.success(request, _("The login policies were saved."))
+        return see_other(request, reverse("identity:role_policy"))
     rows = [
         {
             "field": form[role],
@@ -414,6 +402,7 @@ def role_policy(request: HttpRequest) -> HttpResponse:
         for role in Role.values
     ]
     context = {"form": form, "rows": rows}
+    status = 422 if form.is_bound else 200
     return render_page(request, "identity/role_policy.html", context, status=status)
 
 

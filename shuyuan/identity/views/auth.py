@@ -35,6 +35,8 @@ from shuyuan.core.errors import ShuyuanError
 from shuyuan.core.forms import add_domain_errors
 from shuyuan.core.views import http_errors, render_page, see_other
 
+from shuyuan.core.middleware import client_ip
+
 from .. import actions, queries
 from ..actions import auth as auth_actions
 from ..actions import tokens as token_actions
@@ -58,7 +60,7 @@ PENDING_MAX_ATTEMPTS = 5
 
 
 def _ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    return client_ip(request)
 
 
 def _user_agent(request: HttpRequest) -> str:
