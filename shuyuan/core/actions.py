@@ -24,7 +24,7 @@ from .models import (
 )
 from .scoping import can
 
-_DIVISION_LEVEL = {
+_DIVISION_LEVEL: dict[str, str] = {
     OrgKind.REGION: "province",
     OrgKind.CITY: "city",
     OrgKind.COUNTY: "county",

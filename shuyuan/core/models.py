@@ -231,14 +231,12 @@ class ChangeLoggedModel(models.Model):
     changelog_redacted: ClassVar[frozenset[str]] = frozenset()
     changelog_operational: ClassVar[frozenset[str]] = frozenset()
 
-    objects = ChangeLoggedQuerySet.as_manager()
-
     class Meta:
         abstract = True
 
     @classmethod
-    def from_db(cls, db: Any, field_names: Any, values: Any) -> Any:
-        instance = super().from_db(db, field_names, values)
+    def from_db(cls, db: Any, field_names: Any, values: Any, **kwargs: Any) -> Any:
+        instance = super().from_db(db, field_names, values, **kwargs)
         instance._changelog_snapshot = instance.changelog_snapshot()
         return instance
 

@@ -15,7 +15,7 @@ def list_orgs(
     user: Any, *, q: str = "", kind: str = "", parent: Org | None = None, action: str = "view"
 ) -> QuerySet[Org]:
     """Orgs ``user`` may see, optionally searched by name or code, of a kind, under a parent."""
-    qs = Org.objects.visible_to(user, action).select_related("parent")
+    qs: QuerySet[Org] = Org.objects.visible_to(user, action).select_related("parent")
     if q:
         q = q.strip()[:100]
         qs = qs.filter(
@@ -33,7 +33,9 @@ def list_orgs(
 
 def access_org(user: Any, pk: int, action: str = "view") -> Org:
     """The org ``pk`` if ``user`` may ``action`` it; an invisible org is ``NotFound``."""
-    org = Org.objects.visible_to(user, action).select_related("parent").filter(pk=pk).first()
+    org: Org | None = (
+        Org.objects.visible_to(user, action).select_related("parent").filter(pk=pk).first()
+    )
     if org is None:
         raise NotFound(_("Organisation not found."), code="ORG_NOT_FOUND")
     return org
@@ -49,7 +51,7 @@ def org_history(user: Any, org: Org) -> QuerySet[ChangeRecord]:
 def list_change_records(
     user: Any, *, target_type: str = "", target_id: str = "", actor: str = ""
 ) -> QuerySet[ChangeRecord]:
-    qs = ChangeRecord.objects.visible_to(user)
+    qs: QuerySet[ChangeRecord] = ChangeRecord.objects.visible_to(user)
     if target_type:
         qs = qs.filter(target_type=target_type)
     if target_id:
@@ -60,7 +62,7 @@ def list_change_records(
 
 
 def list_audit_events(user: Any, *, code: str = "", actor: str = "") -> QuerySet[AuditEvent]:
-    qs = AuditEvent.objects.visible_to(user)
+    qs: QuerySet[AuditEvent] = AuditEvent.objects.visible_to(user)
     if code:
         qs = qs.filter(code__startswith=code)
     if actor:

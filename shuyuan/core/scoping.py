@@ -39,7 +39,7 @@ def scope_rule_for(model: type[models.Model]) -> Rule | None:
     return None
 
 
-class ScopedQuerySet(models.QuerySet):
+class ScopedQuerySet(models.QuerySet[Any]):
     """A queryset that can be narrowed to the rows a user may act on."""
 
     def visible_to(self: _QS, user: Any, action: str = "view") -> _QS:

@@ -64,7 +64,8 @@ Progress = Callable[[str], None]
 
 
 def load_data() -> dict[str, Any]:
-    return json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(DATA_FILE.read_text(encoding="utf-8"))
+    return data
 
 
 def demo_loaded(data: dict[str, Any] | None = None) -> bool:
@@ -84,7 +85,7 @@ class _People:
 
     def name(self) -> str:
         given = "".join(self.rng.choice(self.given) for _ in range(self.rng.choice((1, 2, 2))))
-        return self.rng.choice(self.surnames) + given
+        return str(self.rng.choice(self.surnames)) + given
 
     def id_number(self, region: str, birth_year: int, gender: str) -> str:
         while True:
@@ -122,7 +123,7 @@ def _bulk_insert(
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
         with bulk_writes():
-            model.objects.bulk_create(chunk)
+            model._default_manager.bulk_create(chunk)
         append_change(
             action=ChangeAction.BULK,
             target_type=model._meta.label_lower,

@@ -59,7 +59,8 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[
     use_in_migrations = True
 
     def get_by_natural_key(self, username: str | None) -> User:
-        return self.get(username=username)
+        user: User = self.get(username=username)
+        return user
 
 
 class User(ChangeLoggedModel, AbstractBaseUser):
@@ -138,14 +139,14 @@ class User(ChangeLoggedModel, AbstractBaseUser):
     # Roles are cached per instance (one query per request); actions that grant or revoke
     # roles clear the cache.
     def role_assignments_cached(self) -> list[RoleAssignment]:
-        cache = getattr(self, "_role_cache", None)
+        cache: list[RoleAssignment] | None = getattr(self, "_role_cache", None)
         if cache is None:
             cache = list(RoleAssignment.objects.filter(user=self).select_related("org", "child"))
             self._role_cache = cache
         return cache
 
     def clear_role_cache(self) -> None:
-        self._role_cache = None
+        self.__dict__.pop("_role_cache", None)
 
     @property
     def roles(self) -> set[str]:
@@ -234,6 +235,8 @@ class RolePolicy(ChangeLoggedModel):
 
     role = models.CharField(_("role"), max_length=32, choices=Role.choices, unique=True)
     mfa_required = models.BooleanField(_("MFA required"), default=False)
+
+    objects = ChangeLoggedQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("role policy")

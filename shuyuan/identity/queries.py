@@ -43,7 +43,7 @@ def list_users(
     action: str = "view",
 ) -> QuerySet[User]:
     """Accounts ``user`` may see; searched, filtered by role held and by org subtree."""
-    qs = User.objects.visible_to(user, action).select_related("home_org")
+    qs: QuerySet[User] = User.objects.visible_to(user, action).select_related("home_org")
     if q:
         qs = qs.filter(_identifier_filter(q))
     if role or org is not None:
@@ -60,7 +60,9 @@ def list_users(
 
 def access_user(user: Any, pk: int, action: str = "view") -> User:
     """The account ``pk`` if ``user`` may ``action`` it; otherwise ``NotFound``."""
-    found = User.objects.visible_to(user, action).select_related("home_org").filter(pk=pk).first()
+    found: User | None = (
+        User.objects.visible_to(user, action).select_related("home_org").filter(pk=pk).first()
+    )
     if found is None:
         raise NotFound(_("Account not found."), code="ACCOUNT_NOT_FOUND")
     return found
@@ -69,7 +71,9 @@ def access_user(user: Any, pk: int, action: str = "view") -> User:
 def list_role_assignments(
     user: Any, *, subject: User | None = None, role: str = "", org: Org | None = None
 ) -> QuerySet[RoleAssignment]:
-    qs = RoleAssignment.objects.visible_to(user).select_related("user", "org", "child")
+    qs: QuerySet[RoleAssignment] = RoleAssignment.objects.visible_to(user).select_related(
+        "user", "org", "child"
+    )
     if subject is not None:
         qs = qs.filter(user=subject)
     if role:
@@ -80,7 +84,7 @@ def list_role_assignments(
 
 
 def access_role_assignment(user: Any, pk: int, action: str = "view") -> RoleAssignment:
-    found = (
+    found: RoleAssignment | None = (
         RoleAssignment.objects.visible_to(user, action)
         .select_related("user", "org", "child")
         .filter(pk=pk)

@@ -20,4 +20,4 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": ""}
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
-STATIC_ROOT = None  # static files come from the finders in tests; nothing is collected
+STATIC_ROOT = None  # type: ignore[assignment]  # static files come from the finders in tests; nothing is collected
