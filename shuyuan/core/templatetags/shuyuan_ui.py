@@ -16,6 +16,9 @@ register = template.Library()
 #: The deepest indentation class the stylesheet defines (``.depth-0`` … ``.depth-6``).
 MAX_DEPTH_CLASS = 6
 
+#: Longer values are cut in lists (a bulk record's diff can hold a thousand rows).
+MAX_VALUE_CHARS = 300
+
 
 @dataclass(frozen=True)
 class DiffRow:
@@ -29,6 +32,11 @@ class DiffRow:
     new: str
     had_old: bool
     has_new: bool
+
+
+def _shown(value: Any) -> str:
+    text = _text(value)
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "\u2026"
 
 
 def _text(value: Any) -> str:
@@ -46,7 +54,8 @@ def change_rows(changes: Any) -> list[DiffRow]:
     """``{"name": [old, new]}`` → rows sorted by field name, for a before/after table.
 
     Anything not shaped like a diff (a bad row, a hand-edited record) is shown as the new value,
-    so the page still renders and the verifier, not the template, reports the damage.
+    so the page still renders and the verifier, not the template, reports the damage. Values
+    longer than ``MAX_VALUE_CHARS`` are cut with an ellipsis.
     """
     if not isinstance(changes, dict):
         return []
@@ -58,7 +67,9 @@ def change_rows(changes: Any) -> list[DiffRow]:
         else:
             old, new = None, pair
         rows.append(
-            DiffRow(str(name), _text(old), _text(new), old not in (None, ""), new not in (None, ""))
+            DiffRow(
+                str(name), _shown(old), _shown(new), old not in (None, ""), new not in (None, "")
+            )
         )
     return rows
 
@@ -78,4 +89,4 @@ def detail_items(extra: Any) -> list[tuple[str, str]]:
     """An audit event's ``extra`` dict as sorted ``(key, text)`` pairs."""
     if not isinstance(extra, dict):
         return []
-    return [(str(k), _text(v)) for k, v in sorted(extra.items(), key=lambda kv: str(kv[0]))]
+    return [(str(k), _shown(v)) for k, v in sorted(extra.items(), key=lambda kv: str(kv[0]))]

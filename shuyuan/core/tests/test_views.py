@@ -445,3 +445,11 @@ def test_detail_items_sorted_pairs_and_non_dict_empty():
         ("role", "teacher"),
     ]
     assert detail_items("nope") == []
+
+
+def test_change_rows_long_value_is_cut_with_ellipsis():
+    from shuyuan.core.templatetags.shuyuan_ui import MAX_VALUE_CHARS, change_rows
+
+    (row,) = change_rows({"rows": [None, "x" * 5000]})
+    assert len(row.new) == MAX_VALUE_CHARS
+    assert row.new.endswith("\u2026")
