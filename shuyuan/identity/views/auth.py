@@ -33,9 +33,8 @@ from qrcode.image.svg import SvgPathImage
 
 from shuyuan.core.errors import ShuyuanError
 from shuyuan.core.forms import add_domain_errors
-from shuyuan.core.views import http_errors, render_page, see_other
-
 from shuyuan.core.middleware import client_ip
+from shuyuan.core.views import http_errors, render_page, see_other
 
 from .. import actions, queries
 from ..actions import auth as auth_actions
