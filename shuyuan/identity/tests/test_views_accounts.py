@@ -618,3 +618,32 @@ def test_user_edit_new_mobile_and_home_org_stored(client_for, school_admin_a, st
     student_a.refresh_from_db()
     assert student_a.mobile_masked == "139****1111"
     assert student_a.home_org == tree.school_a
+
+
+def test_user_reset_mfa_by_school_admin_clears_second_factor(make_user, client_for, tree):
+    from django.utils import timezone
+
+    from shuyuan.core.models import AuditEvent
+    from shuyuan.identity.pii import pii_cipher
+
+    admin = make_user("school_admin", tree.school_a)
+    teacher = make_user(
+        "teacher",
+        tree.school_a,
+        totp_secret_cipher=pii_cipher().encrypt("JBSWY3DPEHPK3PXP"),
+        totp_confirmed_at=timezone.now(),
+    )
+    response = client_for(admin).post(f"/accounts/{teacher.pk}/reset-mfa/")
+    assert response.status_code == 303
+    teacher.refresh_from_db()
+    assert not teacher.has_mfa
+    assert AuditEvent.objects.filter(
+        code="identity.mfa.disabled", subject_id=str(teacher.pk)
+    ).exists()
+
+
+def test_user_reset_mfa_in_other_school_is_not_found(make_user, client_for, tree):
+    admin = make_user("school_admin", tree.school_a)
+    other = make_user("teacher", tree.school_b)
+    response = client_for(admin).post(f"/accounts/{other.pk}/reset-mfa/")
+    assert response.status_code == 404

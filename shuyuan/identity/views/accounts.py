@@ -27,6 +27,7 @@ from shuyuan.core.scoping import can, has_permission
 from shuyuan.core.views import FORM_ERRORS, http_errors, render_page, see_other
 
 from .. import actions, permissions, queries
+from ..actions import auth as auth_actions
 from ..actions.accounts import DEFAULT_MFA_ROLES
 from ..forms.accounts import (
     GrantRoleForm,
@@ -203,6 +204,20 @@ def user_reset_password(request: HttpRequest, pk: int) -> HttpResponse:
     temporary = actions.reset_password(actor=request.user, user=subject)
     context = _detail_context(request, subject, temporary_password=temporary)
     return render_page(request, "identity/user_detail.html", context, partial="admin-actions")
+
+
+@login_required
+@require_POST
+@http_errors
+def user_reset_mfa(request: HttpRequest, pk: int) -> HttpResponse:
+    """Switch off the account's second factor after a lost device; it enrols again at sign-in
+    (and must, where its role requires MFA)."""
+    subject = queries.access_user(request.user, pk)
+    auth_actions.disable_mfa(actor=request.user, user=subject)
+    messages.success(
+        request, _("Multi-factor sign-in was reset. The account enrols again at its next sign-in.")
+    )
+    return see_other(request, reverse("identity:user_detail", args=[pk]))
 
 
 @login_required
@@ -416,6 +431,7 @@ urlpatterns = [
     path("accounts/<int:pk>/reveal/", user_reveal, name="user_reveal"),
     path("accounts/<int:pk>/reset-password/", user_reset_password, name="user_reset_password"),
     path("accounts/<int:pk>/active/", user_set_active, name="user_set_active"),
+    path("accounts/<int:pk>/reset-mfa/", user_reset_mfa, name="user_reset_mfa"),
     path("accounts/<int:pk>/roles/grant/", role_grant, name="role_grant"),
     path("accounts/<int:pk>/roles/<int:assignment_pk>/revoke/", role_revoke, name="role_revoke"),
 ]
