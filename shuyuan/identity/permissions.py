@@ -110,13 +110,18 @@ def org_rule(user: Any, action: str) -> Any:
 
 
 def _user_tied_to(paths: list[str]) -> Q | None:
-    """Accounts registered under, or holding a role in, one of ``paths``."""
-    home = _any_prefix("home_org__path", paths)
+    """Accounts registered under, or holding a role in, one of ``paths``.
+
+    Two uncorrelated ``IN`` subqueries rather than a correlated ``EXISTS``: each is evaluated
+    once, so counting a school's accounts among 100,000 is ~3x faster (bench/bench_accounts.py).
+    """
+    home_q = _any_prefix("home_org__path", paths)
     assigned_q = _any_prefix("org__path", paths)
-    if assigned_q is None:
+    if home_q is None or assigned_q is None:
         return None
-    assigned = Exists(RoleAssignment.objects.filter(assigned_q, user=OuterRef("pk")))
-    return _or(home, Q(assigned))
+    home = User.objects.filter(home_q).values_list("pk", flat=True)
+    assigned = RoleAssignment.objects.filter(assigned_q).values_list("user_id", flat=True)
+    return Q(pk__in=home) | Q(pk__in=assigned)
 
 
 def _user_tied_outside(paths: list[str]) -> Q:
