@@ -212,8 +212,9 @@ def user_reset_password(request: HttpRequest, pk: int) -> HttpResponse:
 def user_reset_mfa(request: HttpRequest, pk: int) -> HttpResponse:
     """Switch off the account's second factor after a lost device; it enrols again at sign-in
     (and must, where its role requires MFA)."""
-    subject = queries.access_user(request.user, pk)
-    auth_actions.disable_mfa(actor=request.user, user=subject)
+    actor: Any = request.user
+    subject = queries.access_user(actor, pk)
+    auth_actions.disable_mfa(actor=actor, user=subject)
     messages.success(
         request, _("Multi-factor sign-in was reset. The account enrols again at its next sign-in.")
     )
