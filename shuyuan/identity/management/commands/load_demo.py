@@ -52,5 +52,5 @@ class Command(BaseCommand):
         self.stdout.write(format_logins(demo_logins()))
         self.stdout.write(
             "TOTP codes change every 30 s: add the secret to an authenticator app, or run "
-            "`manage.py load_demo --logins` for the current code."
+            "`SHUYUAN_ENV=development .venv/bin/shuyuan load_demo --logins` for the current codes."
         )
