@@ -112,16 +112,17 @@ def org_rule(user: Any, action: str) -> Any:
 def _user_tied_to(paths: list[str]) -> Q | None:
     """Accounts registered under, or holding a role in, one of ``paths``.
 
-    Two uncorrelated ``IN`` subqueries rather than a correlated ``EXISTS``: each is evaluated
-    once, so counting a school's accounts among 100,000 is ~3x faster (bench/bench_accounts.py).
+    The subtree's org ids are resolved in a subquery first (a few hundred rows via the path
+    index), then accounts are matched by ``home_org`` and by role assignment through those ids:
+    uncorrelated ``IN`` subqueries, each evaluated once. At 100,000 accounts this is the fastest
+    of the forms measured on both SQLite and PostgreSQL (bench/bench_accounts.py).
     """
-    home_q = _any_prefix("home_org__path", paths)
-    assigned_q = _any_prefix("org__path", paths)
-    if home_q is None or assigned_q is None:
+    subtree = _any_prefix("path", paths)
+    if subtree is None:
         return None
-    home = User.objects.filter(home_q).values_list("pk", flat=True)
-    assigned = RoleAssignment.objects.filter(assigned_q).values_list("user_id", flat=True)
-    return Q(pk__in=home) | Q(pk__in=assigned)
+    orgs = Org.objects.filter(subtree).values("pk")
+    assigned = RoleAssignment.objects.filter(org__in=orgs).values_list("user_id", flat=True)
+    return Q(home_org__in=orgs) | Q(pk__in=assigned)
 
 
 def _user_tied_outside(paths: list[str]) -> Q:
