@@ -80,6 +80,8 @@ class ChangeRecord(models.Model):
     target_id = models.CharField(_("target id"), max_length=64, db_index=True)
     target_repr = models.CharField(_("target"), max_length=200)
     org_path = models.CharField(_("org path"), max_length=255, blank=True, db_index=True)
+    parent_type = models.CharField(_("parent type"), max_length=100, blank=True, default="")
+    parent_id = models.CharField(_("parent id"), max_length=64, blank=True, default="")
     changes = models.JSONField(_("changes"), default=dict)
     message = models.CharField(_("message"), max_length=255, blank=True)
     prev_hash = models.CharField(_("previous hash"), max_length=64)
@@ -91,7 +93,10 @@ class ChangeRecord(models.Model):
         verbose_name = _("change record")
         verbose_name_plural = _("change records")
         ordering: ClassVar = ["-seq"]
-        indexes: ClassVar = [models.Index(fields=["target_type", "target_id", "seq"])]
+        indexes: ClassVar = [
+            models.Index(fields=["target_type", "target_id", "seq"]),
+            models.Index(fields=["parent_type", "parent_id", "seq"]),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.target_repr}"
@@ -105,8 +110,12 @@ class ChangeRecord(models.Model):
         raise ChangeContextError("Change records are append-only.")
 
     def hashed_content(self) -> dict[str, Any]:
-        """The fields the hash covers, in a canonical, database-independent form."""
-        return {
+        """The fields the hash covers, in a canonical, database-independent form.
+
+        The timeline parent is covered only when set, so records written before it existed keep
+        their hashes.
+        """
+        content: dict[str, Any] = {
             "seq": self.seq,
             "created_at": self.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
             "actor_id": self.actor_id,
@@ -122,6 +131,10 @@ class ChangeRecord(models.Model):
             "message": self.message,
             "prev_hash": self.prev_hash,
         }
+        if self.parent_type or self.parent_id:
+            content["parent_type"] = self.parent_type
+            content["parent_id"] = self.parent_id
+        return content
 
     def compute_hash(self) -> str:
         canonical = json.dumps(
@@ -139,6 +152,7 @@ def append_change(
     changes: dict[str, Any],
     org_path: str = "",
     message: str = "",
+    parent: tuple[str, str] | None = None,
 ) -> ChangeRecord:
     """Append one chained record in the current change context and transaction.
 
@@ -161,6 +175,8 @@ def append_change(
         target_id=str(target_id)[:64],
         target_repr=target_repr[:200],
         org_path=org_path[:255],
+        parent_type=parent[0][:100] if parent else "",
+        parent_id=str(parent[1])[:64] if parent else "",
         changes=changes,
         message=message[:255],
         prev_hash=head.hash,
@@ -253,6 +269,10 @@ class ChangeLoggedModel(models.Model):
         """The org path a change belongs to, so scoped auditors can read it. Override."""
         return ""
 
+    def changelog_parent(self) -> tuple[str, str] | None:
+        """The record whose timeline this change also belongs to (e.g. a role's account)."""
+        return None
+
     def creation_diff(self) -> dict[str, Any]:
         """The diff a create records (for actions that write bulk records themselves)."""
         return self._diff({}, self.changelog_snapshot())
@@ -295,6 +315,7 @@ class ChangeLoggedModel(models.Model):
                     target_repr=str(self),
                     changes=diff,
                     org_path=self.changelog_org_path(),
+                    parent=self.changelog_parent(),
                 )
         self._changelog_snapshot = after
 
@@ -307,6 +328,7 @@ class ChangeLoggedModel(models.Model):
             str(self),
             self.changelog_org_path(),
         )
+        parent = self.changelog_parent()
         with transaction.atomic():
             result = super().delete(*args, **kwargs)
             append_change(
@@ -318,6 +340,7 @@ class ChangeLoggedModel(models.Model):
                     k: [v, None] for k, v in before.items() if k not in self.changelog_redacted
                 },
                 org_path=org_path,
+                parent=parent,
             )
         return result
 

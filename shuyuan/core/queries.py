@@ -48,6 +48,19 @@ def org_history(user: Any, org: Org) -> QuerySet[ChangeRecord]:
     )
 
 
+def record_timeline(user: Any, target_type: str, target_id: str) -> QuerySet[ChangeRecord]:
+    """Change records about one record and about the records in its timeline (those naming it
+    as their parent, e.g. an account's role grants and revocations), newest first."""
+    return (
+        ChangeRecord.objects.visible_to(user)
+        .filter(
+            Q(target_type=target_type, target_id=target_id)
+            | Q(parent_type=target_type, parent_id=target_id)
+        )
+        .order_by("-seq")
+    )
+
+
 def list_change_records(
     user: Any, *, target_type: str = "", target_id: str = "", actor: str = ""
 ) -> QuerySet[ChangeRecord]:

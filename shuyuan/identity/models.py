@@ -229,6 +229,9 @@ class RoleAssignment(ChangeLoggedModel):
     def changelog_org_path(self) -> str:
         return self.org.path if self.org_id and self.org else ""
 
+    def changelog_parent(self) -> tuple[str, str] | None:
+        return (User._meta.label_lower, str(self.user_id))
+
 
 class RolePolicy(ChangeLoggedModel):
     """Per-role login policy: whether holders of the role must use multi-factor login."""

@@ -263,7 +263,13 @@ def test_user_detail_teacher_sees_no_reveal_button(client_for, teacher_a, studen
 
 def test_user_detail_history_lists_account_changes(client_for, school_admin_a, student_a):
     response = client_for(school_admin_a).get(reverse("identity:user_detail", args=[student_a.pk]))
-    assert [r.target_id for r in response.context["history"]] == [str(student_a.pk)]
+    history = response.context["history"]
+    assert [(r.target_type, r.action) for r in history] == [
+        ("identity.roleassignment", "create"),
+        ("identity.user", "create"),
+    ]
+    assert history[1].target_id == str(student_a.pk)
+    assert history[0].parent_id == str(student_a.pk)
 
 
 def test_user_reveal_school_admin_shows_plaintext_and_writes_audit_event(

@@ -148,9 +148,9 @@ def _detail_context(request: HttpRequest, subject: User, **extra: Any) -> dict[s
         "can_change": can_change,
         "can_reveal": can(actor, "reveal_pii", subject),
         "history": list(
-            core_queries.list_change_records(
-                actor, target_type=User._meta.label_lower, target_id=str(subject.pk)
-            )[:HISTORY_SHOWN]
+            core_queries.record_timeline(actor, User._meta.label_lower, str(subject.pk))[
+                :HISTORY_SHOWN
+            ]
         ),
         "revealed": {},
         "temporary_password": "",
