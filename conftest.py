@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.cache import cache
+from django.utils import translation
 
 pytest_plugins = ["shuyuan.core.testing.fixtures", "shuyuan.identity.testing"]
 
@@ -12,3 +13,15 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _english_by_default(settings):
+    """Tests assert the English msgids, so pages and messages are English unless a test asks.
+
+    The product default (zh-hans) and the zh_Hans catalog are tested in tests/test_i18n.py,
+    which sets ``LANGUAGE_CODE`` back to the base settings' value.
+    """
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield

@@ -58,15 +58,16 @@ def _check_parent(kind: str, parent: Org | None) -> None:
         raise invalid("kind", "INVALID_CHOICE", _("Unknown organisation kind."))
     parent_kind = parent.kind if parent is not None else None
     if parent_kind not in allowed:
-        raise invalid(
-            "parent",
-            "ORG_PARENT_KIND",
-            _("A %(kind)s cannot be placed under %(parent)s.")
-            % {
+        if parent_kind is None:
+            message = _("A %(kind)s cannot be placed at the top level.") % {
+                "kind": OrgKind(kind).label
+            }
+        else:
+            message = _("A %(kind)s cannot be placed under a %(parent)s.") % {
                 "kind": OrgKind(kind).label,
-                "parent": OrgKind(parent_kind).label if parent_kind else _("the top level"),
-            },
-        )
+                "parent": OrgKind(parent_kind).label,
+            }
+        raise invalid("parent", "ORG_PARENT_KIND", message)
 
 
 def _nearest_division(parent: Org | None) -> str:

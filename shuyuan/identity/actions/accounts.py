@@ -16,13 +16,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from shuyuan.core import validators
 from shuyuan.core.audit import record_audit
 from shuyuan.core.context import change_context
 from shuyuan.core.crypto import mask_id_number, mask_mobile
 from shuyuan.core.errors import Conflict, FieldError, InvalidInput, PermissionDenied, invalid
-from shuyuan.core.models import Org
+from shuyuan.core.models import Org, OrgKind
 from shuyuan.core.scoping import can
 
 from .. import permissions
@@ -318,7 +319,10 @@ def _check_assignment(role: str, org: Org | None, child: User | None) -> None:
         raise invalid(
             "org",
             "ROLE_ORG_KIND",
-            _("This role can only be held on: %(kinds)s.") % {"kinds": ", ".join(kinds)},
+            _("This role can only be held on: %(kinds)s.")
+            % {
+                "kinds": pgettext("list separator", ", ").join(str(OrgKind(k).label) for k in kinds)
+            },
         )
     if role == Role.PARENT:
         if child is None:

@@ -276,3 +276,31 @@ def test_change_password_wrong_current_counts_towards_lockout(make_user, tree, s
         actions.change_password(
             actor=user, current_password="Old-Password-1", new_password="New-Pass-2024x"
         )
+
+
+def test_role_grant_appears_on_account_timeline_and_chain_verifies(tree, make_user):
+    from django.db import connection
+
+    from shuyuan.core.changelog import verify_changelog
+    from shuyuan.core.models import ChangeRecord
+    from shuyuan.core.queries import record_timeline
+
+    admin = make_user("platform_admin", None)
+    teacher = make_user("teacher", tree.school_a)
+    assignment = actions.grant_role(
+        actor=admin, user=teacher, role="head_teacher", org=tree.class_a
+    )
+    timeline = list(record_timeline(admin, "identity.user", str(teacher.pk)))
+    assert any(
+        r.target_type == "identity.roleassignment" and r.target_id == str(assignment.pk)
+        for r in timeline
+    )
+    assert verify_changelog().ok
+    record = ChangeRecord.objects.get(
+        target_type="identity.roleassignment", target_id=str(assignment.pk)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE core_changerecord SET parent_id = %s WHERE id = %s", ["999", record.pk]
+        )
+    assert verify_changelog().first_bad_seq == record.seq
