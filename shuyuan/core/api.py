@@ -52,7 +52,7 @@ router.add_router("/audit-events", audit)
 
 def referenced_org(request: ApiRequest, pk: int, field: str) -> Org:
     """The org ``pk`` named by body or query field ``field``; an invisible one is a 404 that
-    names the field."""
+    names the field (other apps' APIs use this too)."""
     with api_field_names(field=field):
         return queries.access_org(request.auth, pk)
 

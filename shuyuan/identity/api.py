@@ -10,7 +10,7 @@ number comes only from ``reveal``, which the action audit-logs.
 from django.http import HttpResponse
 from ninja import Query, Router, Status
 
-from shuyuan.core import queries as core_queries
+from shuyuan.core.api import referenced_org
 from shuyuan.core.models import Org
 from shuyuan.core.schemas import (
     ApiRequest,
@@ -56,11 +56,8 @@ router.add_router("/role-assignments", roles)
 
 
 def _org(request: ApiRequest, pk: int | None, field: str) -> Org | None:
-    """The org named by ``field``, or ``None``; an invisible one is a 404 naming the field."""
-    if pk is None:
-        return None
-    with api_field_names(field=field):
-        return core_queries.access_org(request.auth, pk)
+    """The org named by ``field``, or ``None`` when the field is empty."""
+    return None if pk is None else referenced_org(request, pk, field)
 
 
 def _account(request: ApiRequest, pk: int, field: str) -> User:
