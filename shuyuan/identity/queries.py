@@ -132,3 +132,11 @@ def access_api_token(user: Any, pk: int) -> ApiToken:
     if found is None:
         raise NotFound(_("API token not found."), code="API_TOKEN_NOT_FOUND")
     return found
+
+
+def role_paths(user: Any, roles: frozenset[str] | set[str] | None = None) -> list[str]:
+    """Org-subtree paths where ``user`` holds one of ``roles`` (any role if ``None``), nested
+    paths collapsed. Higher apps build their own row rules on this."""
+    from .permissions import _paths
+
+    return _paths(user, frozenset(roles) if roles is not None else None)

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "ninja",
     "shuyuan.core",
     "shuyuan.identity",
+    "shuyuan.registry",
 ]
 
 MIDDLEWARE = [
