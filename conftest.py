@@ -4,7 +4,11 @@ import pytest
 from django.core.cache import cache
 from django.utils import translation
 
-pytest_plugins = ["shuyuan.core.testing.fixtures", "shuyuan.identity.testing"]
+pytest_plugins = [
+    "shuyuan.core.testing.fixtures",
+    "shuyuan.identity.testing",
+    "shuyuan.registry.testing",
+]
 
 
 @pytest.fixture(autouse=True)

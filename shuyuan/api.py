@@ -47,6 +47,7 @@ from shuyuan.core.errors import ShuyuanError
 from shuyuan.core.schemas import ErrorOut, FieldErrorOut
 from shuyuan.identity.actions import authenticate_token
 from shuyuan.identity.api import router as identity_router
+from shuyuan.registry.api import router as registry_router
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +190,7 @@ api = NinjaAPI(
 )
 api.add_router("/core/", core_router)
 api.add_router("/identity/", identity_router)
+api.add_router("/registry/", registry_router)
 
 
 # --- errors ------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("orgs/", include("shuyuan.core.urls")),
+    path("registry/", include("shuyuan.registry.urls")),
+    path("ims/oneroster/rostering/v1p2/", include("shuyuan.registry.oneroster.urls")),
     path("", include("shuyuan.identity.urls")),
 ]
 

@@ -1,0 +1,1 @@
+"""Portal pages of the registry, one module per area; each module defines ``urlpatterns``."""

@@ -1,0 +1,5 @@
+"""Portal pages: catalog."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""Portal pages: imports."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""Portal pages: quality."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

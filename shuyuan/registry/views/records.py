@@ -1,0 +1,5 @@
+"""Portal pages: records."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
