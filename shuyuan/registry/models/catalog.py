@@ -170,6 +170,16 @@ class AccessRequest(ChangeLoggedModel):
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
     created_at = models.DateTimeField(_("requested at"), default=timezone.now, editable=False)
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoke_note = models.TextField(_("reason for revoking"), blank=True)
 
     objects = AccessRequestQuerySet.as_manager()
 
@@ -177,6 +187,14 @@ class AccessRequest(ChangeLoggedModel):
         verbose_name = _("access request")
         verbose_name_plural = _("access requests")
         ordering: ClassVar = ["-created_at", "-id"]
+        constraints: ClassVar = [
+            # One open request (pending or approved) per client and dataset, even under races.
+            models.UniqueConstraint(
+                fields=["client", "dataset"],
+                condition=models.Q(status__in=["pending", "approved"]),
+                name="registry_accessrequest_one_open",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.client_id} -> {self.dataset_id} ({self.status})"
@@ -190,7 +208,11 @@ class AccessLogQuerySet(ScopedQuerySet):
 
 
 class AccessLog(models.Model):
-    """One read by a consumer (append-only): which client, dataset, path and how many rows."""
+    """One read by a consumer (append-only): which client, dataset, path and how many rows.
+
+    ``org_path`` is the path of the dataset's org: admins and auditors of that subtree read the
+    entry (``permissions.py``).
+    """
 
     client = models.ForeignKey(
         ApiClient, verbose_name=_("client"), on_delete=models.PROTECT, related_name="+"
