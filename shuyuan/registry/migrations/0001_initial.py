@@ -255,6 +255,8 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('survivor_before', models.JSONField(default=dict, verbose_name='survivor before the merge')),
+                ('survivor_after', models.JSONField(default=dict, verbose_name='values the merge wrote')),
+                ('absorbed_before', models.JSONField(default=dict, verbose_name='absorbed record before the merge')),
                 ('moved', models.JSONField(default=dict, verbose_name='re-pointed rows')),
                 ('reversed_at', models.DateTimeField(blank=True, null=True, verbose_name='reversed at')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='merged at')),
@@ -521,6 +523,9 @@ class Migration(migrations.Migration):
                 ('record_id', models.BigIntegerField(blank=True, null=True, verbose_name='record id')),
                 ('status', models.CharField(choices=[('open', 'Open'), ('resolved', 'Resolved'), ('dismissed', 'Dismissed')], default='open', max_length=16, verbose_name='status')),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='found at')),
+                ('decided_at', models.DateTimeField(blank=True, null=True, verbose_name='resolved or dismissed at')),
+                ('note', models.CharField(blank=True, max_length=500, verbose_name='note')),
+                ('decided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='resolved or dismissed by')),
                 ('org', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.org', verbose_name='organisation')),
                 ('batch', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='findings', to='registry.importbatch', verbose_name='batch')),
             ],

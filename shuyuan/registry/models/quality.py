@@ -27,6 +27,10 @@ class Finding(models.Model):
     ``file``/``row``/``column`` locate it in the uploaded file (row 1 is the header, so the
     first data row is 2); ``value`` is what was there (PII masked, at most 200 characters).
     ``org`` is the school (or the batch's org) the row belongs to, for per-org reports.
+
+    Findings are operational rows written in bulk by the importer, so they are not change-logged;
+    resolving or dismissing one stores ``decided_by``/``decided_at``/``note`` and appends an
+    ``AuditEvent`` (``registry.finding.resolved`` / ``registry.finding.dismissed``).
     """
 
     batch = models.ForeignKey(
@@ -55,6 +59,16 @@ class Finding(models.Model):
         _("status"), max_length=16, choices=FindingStatus.choices, default=FindingStatus.OPEN
     )
     created_at = models.DateTimeField(_("found at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved or dismissed by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("resolved or dismissed at"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
 
     objects = FindingQuerySet.as_manager()
 
@@ -141,8 +155,13 @@ class MergeQuerySet(ChangeLoggedQuerySet):
 class Merge(ChangeLoggedModel):
     """One merge of ``absorbed`` into ``survivor``, with what is needed to undo it.
 
-    ``survivor_before`` is the survivor's field values before the merge; ``moved`` lists the
-    rows re-pointed from the absorbed record (``{"enrollment": [ids], "role": [ids], ...}``).
+    ``survivor_before`` is the survivor's field values before the merge and ``survivor_after``
+    the values the merge wrote (only the fields it changed, by attname; ciphertext as base64), so
+    an unmerge restores exactly and refuses when a field changed since. ``absorbed_before`` keeps
+    the absorbed record's ``status``. ``moved`` lists the rows re-pointed from the absorbed
+    record (``{"enrollment": [ids], "role": [ids], "guardian": [ids], "ward": [ids]}``) and
+    those left in place because re-pointing them would break a unique rule (``"skipped"``).
+    The snapshots hold ciphertext and blind indexes, so the change log records them redacted.
     """
 
     candidate = models.ForeignKey(
@@ -155,11 +174,17 @@ class Merge(ChangeLoggedModel):
         Person, verbose_name=_("absorbed record"), on_delete=models.PROTECT, related_name="+"
     )
     survivor_before = models.JSONField(_("survivor before the merge"), default=dict)
+    survivor_after = models.JSONField(_("values the merge wrote"), default=dict)
+    absorbed_before = models.JSONField(_("absorbed record before the merge"), default=dict)
     moved = models.JSONField(_("re-pointed rows"), default=dict)
     reversed_at = models.DateTimeField(_("reversed at"), null=True, blank=True)
     created_at = models.DateTimeField(_("merged at"), default=timezone.now)
 
     objects = MergeQuerySet.as_manager()
+
+    changelog_redacted: ClassVar[frozenset[str]] = frozenset(
+        {"survivor_before", "survivor_after", "absorbed_before"}
+    )
 
     class Meta:
         verbose_name = _("merge")
