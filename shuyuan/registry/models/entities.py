@@ -70,9 +70,18 @@ class RosterRecord(ChangeLoggedModel):
         related_name="+",
     )
 
+    seen_batch = models.BigIntegerField(
+        _("last seen in batch"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The last import batch that listed this record (for bulk-mode deletion)."),
+    )
+
     objects = RecordQuerySet.as_manager()
 
-    changelog_operational: ClassVar[frozenset[str]] = frozenset()
+    #: Which batch last listed a record is bookkeeping of the importer, not a fact.
+    changelog_operational: ClassVar[frozenset[str]] = frozenset({"seen_batch"})
 
     class Meta:
         abstract = True
