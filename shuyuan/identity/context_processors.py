@@ -32,6 +32,13 @@ class NavItem:
     children: list[NavItem] = field(default_factory=list)
 
 
+#: Roles that see the registry's data catalog (``registry.permissions.CATALOG_VIEW_ROLES``;
+#: identity sits below registry, so the set is repeated here).
+CATALOG_ROLES = frozenset(
+    {Role.REGION_ADMIN, Role.SCHOOL_ADMIN, Role.AUDITOR, Role.SECURITY_OFFICER}
+)
+
+
 def _url(name: str) -> str | None:
     try:
         return reverse(name)
@@ -58,6 +65,12 @@ def build_navigation(request: HttpRequest) -> list[NavItem]:
         ("orgs", "core:org_list", _("Organisations"), bool(roles)),
         ("accounts", "identity:user_list", _("Accounts"), sees_people),
         ("role_policy", "identity:role_policy", _("Login policies"), platform_admin),
+        (
+            "catalog",
+            "registry:dataset_list",
+            _("Data catalog"),
+            platform_admin or bool(roles & CATALOG_ROLES),
+        ),
         (
             "changelog",
             "core:changelog",
