@@ -920,7 +920,8 @@ class _Region:
             elif defect == "grade":
                 grades = "13a"
             elif defect == "family_name_missing":
-                family = ""
+                # The rules take the full name when it is given; without it familyName is due.
+                family = full = ""
             elif defect == "mobile":
                 sms = "1234"
             elif defect not in {"id_duplicate", "name_variant"}:
