@@ -15,7 +15,9 @@ carry the org-level ones. As many again carry *noise*: values that look odd but 
 must not be flagged (abolished region codes inside ID numbers, full-width digits and stray
 ideographic spaces, GB 18030-only characters, twins, a formula-looking class location). The
 truth file lists both, one CSV row per expected finding (``file,row,column,code,kind``, ``row``
-the 1-based line number with the header as line 1); noise rows have an empty ``code``.
+the 1-based line number with the header as line 1); noise rows have an empty ``code``. A
+defect that rejects a users row (``REJECTS_USER``) also lists the REF_UNKNOWN findings the
+engine raises on that person's demographics, role and enrolment rows (kind ``<defect>/cascade``).
 
 Nothing is held per student: the people are generated once per file from the same seed and
 streamed into the zip member (``ZipFile.open(name, "w")``), so memory stays flat at any size.
@@ -47,6 +49,7 @@ __all__ = [
     "FILES",
     "HEADERS",
     "NOISE_KINDS",
+    "REJECTS_USER",
     "TRUTH_HEADER",
     "DefectKind",
     "RegionStats",
@@ -224,6 +227,9 @@ DEFECT_KINDS: Final = (
     DefectKind("division_code", "orgs", "metadata.cn.divisionCode", "DIVISION_CODE_INVALID"),
 )
 _KIND: Final = {kind.name: kind for kind in DEFECT_KINDS}
+#: Defects that reject the whole users row: the person's other rows then refer to a user the
+#: import does not know, and the engine reports REF_UNKNOWN on each (recorded as "cascade").
+REJECTS_USER: Final = frozenset({"family_name_missing"})
 _STUDENT_DEFECTS: Final = tuple(k.name for k in DEFECT_KINDS if k.file != "orgs")
 
 #: Valid oddities that must raise no finding (recorded in the truth with an empty code).
@@ -269,6 +275,7 @@ class RegionStats:
     counts: dict[str, int] = field(default_factory=dict)  # data rows per file
     defects: dict[str, int] = field(default_factory=dict)  # injected defects per finding code
     noise: dict[str, int] = field(default_factory=dict)  # noise rows per kind
+    cascades: dict[str, int] = field(default_factory=dict)  # consequential findings per code
     schools: int = 0
     classes: int = 0
     teachers: int = 0
@@ -496,16 +503,26 @@ class _People:
         return f"1{'3456789'[self.mobiles % 7]}{body:09d}"
 
     def _name(self, style: str = "") -> tuple[str, str, str, str]:
-        """(family, given, full, ethnicity); ``style`` "uyghur", "trad" or "rare" forces one."""
+        """(family, given, full, ethnicity).
+
+        ``style``: "" (random), "rare" (a GB 18030-only character), or "long_uyghur",
+        "long_trad", "long": names with three given parts, which random names never have, so
+        that a person without a usable ID number matches nobody by name by chance.
+        """
         rng = self.rng
         r = rng.random()
-        if style == "uyghur" or (not style and r < 0.01):
+        if style == "long_uyghur" or (not style and r < 0.01):
             given = rng.choice(self.uyghur_given)
+            if style:
+                given += self.dot + rng.choice(self.uyghur_given)
             family = rng.choice(self.uyghur_family)
             return family, given, f"{given}{self.dot}{family}", _UYGHUR
-        if style == "trad":
+        if style == "long_trad":
             family = rng.choice(self.trad_family)
-            given = rng.choice(self.trad_given) + rng.choice(self.given_chars)
+            given = rng.choice(self.trad_given) + "".join(rng.choices(self.given_chars, k=2))
+        elif style == "long":
+            family = rng.choices(self.family_single, self.family_weights)[0]
+            given = "".join(rng.choices(self.given_chars, k=3))
         else:
             if r < 0.02:
                 family = rng.choice(self.family_compound)
@@ -522,7 +539,8 @@ class _People:
     def _variant(self, person: _Person) -> tuple[str, str, str]:
         """The person's name as a second system might spell it: ``.`` for ``·`` or traditional."""
         if self.dot in person.full:
-            return person.family, person.given, person.full.replace(self.dot, ".")
+            given = person.given.replace(self.dot, ".")
+            return person.family, given, person.full.replace(self.dot, ".")
         family = "".join(self.trad.get(ch, ch) for ch in person.family)
         given = "".join(self.trad.get(ch, ch) for ch in person.given)
         return family, given, family + given
@@ -596,7 +614,9 @@ class _People:
             noise = "gb18030_name"
         style = {"gb18030_name": "rare"}.get(noise, "")
         if defect == "name_variant":
-            style = "uyghur" if n % 2 else "trad"
+            style = "long_uyghur" if n % 2 else "long_trad"
+        elif defect in {"id_checksum", "id_birth_date"}:
+            style = "long"
         if noise == "twin" and previous is not None:
             family, given, full = previous.family, previous.given, previous.full
             ethnicity, male, birth = previous.ethnicity, previous.sex == "male", previous.birth
@@ -717,6 +737,7 @@ class _Region:
         self.schools = _plan(students, self.counties, self.rng)
         self.truth: list[tuple[str, int, str, str, str]] = []
         self.defects: Counter[str] = Counter()
+        self.cascades: Counter[str] = Counter()
         self.noise: Counter[str] = Counter()
         self.formats: dict[str, Any] = _names()["formats"]
 
@@ -724,6 +745,10 @@ class _Region:
         spec = _KIND[kind]
         self.truth.append((f"{file}.csv", line, spec.column, spec.code, kind))
         self.defects[spec.code] += 1
+
+    def _cascade(self, defect: str, file: str, line: int, column: str) -> None:
+        self.truth.append((f"{file}.csv", line, column, "REF_UNKNOWN", f"{defect}/cascade"))
+        self.cascades["REF_UNKNOWN"] += 1
 
     def _noise(self, kind: str, file: str, line: int, column: str) -> None:
         self.truth.append((f"{file}.csv", line, column, "", kind))
@@ -1000,6 +1025,8 @@ class _Region:
             )
             if defect:
                 self._defect(defect, "demographics", line)
+            elif p.defect in REJECTS_USER:
+                self._cascade(p.defect, "demographics", line, "sourcedId")
 
     def roles(self, sheet: _Sheet) -> None:
         begin = f"{_BEGIN:%Y-%m-%d}"
@@ -1026,6 +1053,8 @@ class _Region:
             )
             if defect:
                 self._defect(defect, "roles", line)
+            elif p.defect in REJECTS_USER:
+                self._cascade(p.defect, "roles", line, "userSourcedId")
 
     def enrollments(self, sheet: _Sheet) -> None:
         begin = f"{_BEGIN:%Y-%m-%d}"
@@ -1055,6 +1084,8 @@ class _Region:
             )
             if defect:
                 self._defect(defect, "enrollments", line)
+            elif p.defect in REJECTS_USER:
+                self._cascade(p.defect, "enrollments", line, "userSourcedId")
 
 
 _NONE: Final = DefectKind("", "", "", "")
@@ -1119,6 +1150,7 @@ def write_region(
             out.writerows(region.truth)
     stats.defects = dict(sorted(region.defects.items()))
     stats.noise = dict(sorted(region.noise.items()))
+    stats.cascades = dict(region.cascades)
     return stats
 
 
