@@ -275,21 +275,26 @@ def _check_members(zf: zipfile.ZipFile, label: str) -> dict[str, zipfile.ZipInfo
 
 
 def _sniff_encoding(head: bytes, file: str) -> str:
-    """``utf-8-sig`` or ``gb18030`` for a member's first bytes (see the module docstring)."""
+    """``utf-8-sig`` or ``gb18030`` for a member's first bytes (see the module docstring).
+
+    When neither decodes, the line reported is where the decoder that got further stopped
+    (the file's likely encoding), so a stray byte in a UTF-8 file is named exactly.
+    """
+    final = len(head) < SNIFF_BYTES
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=len(head) < SNIFF_BYTES)
-    except UnicodeDecodeError:
-        pass
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=final)
+    except UnicodeDecodeError as exc:
+        utf8_stop = exc.start
     else:
         return "utf-8-sig"
     try:
-        codecs.getincrementaldecoder("gb18030")().decode(head, final=len(head) < SNIFF_BYTES)
+        codecs.getincrementaldecoder("gb18030")().decode(head, final=final)
     except UnicodeDecodeError as exc:
         raise BundleError(
             "ENCODING_INVALID",
             _("The file is neither UTF-8 nor GB 18030 text."),
             file=file,
-            row=head.count(b"\n", 0, exc.start) + 1,
+            row=head.count(b"\n", 0, max(exc.start, utf8_stop)) + 1,
         ) from exc
     return "gb18030"
 
