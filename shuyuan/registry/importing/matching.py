@@ -1,0 +1,190 @@
+"""Duplicate detection at the end of an import batch: set-based, idempotent.
+
+Two active, unmerged ``Person`` records, at least one of them listed by the batch, are a
+``MatchCandidate`` when
+
+* they have the same ID-number blind index (``same_id_number``, score 1.0; ``detail`` says
+  whether their names and name keys are equal) → finding ``ID_NUMBER_DUPLICATE`` on the newer
+  record; or
+* they have the same name key (``·`` and ``.`` alike, traditional = simplified), birth date and
+  sex, and at least one of them has no ID number (``name_variant``, score 0.8) → finding
+  ``NAME_VARIANT_DUPLICATE``. Two people with the same name, birth date and sex but different
+  ID numbers (twins, namesakes) are *not* candidates.
+
+``left`` is the lower id. The unique ``(left, right)`` constraint makes re-running harmless: a
+pair already known (open, merged or kept apart) is not proposed again, and gets no new finding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from shuyuan.core.models import ChangeAction, append_change
+
+from ..choices import Dimension, MatchReason, RecordStatus, Severity
+from ..models import Finding, MatchCandidate, Person
+from . import bulk
+
+ID_NUMBER_DUPLICATE = "ID_NUMBER_DUPLICATE"
+NAME_VARIANT_DUPLICATE = "NAME_VARIANT_DUPLICATE"
+NAME_VARIANT_SCORE = 0.8
+
+_FIELDS = ("id", "name", "name_key", "primary_org_id", "sourced_id")
+
+
+def _candidates_same_id(batch: Any) -> list[tuple[int, int]]:
+    live = Q(status=RecordStatus.ACTIVE, merged_into__isnull=True)
+    mine = Person.objects.filter(live, seen_batch=batch.pk, id_number_index__isnull=False)
+    shared = (
+        Person.objects.filter(live, id_number_index__in=mine.values("id_number_index"))
+        .order_by()
+        .values("id_number_index")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values("id_number_index")
+    )
+    rows = (
+        Person.objects.filter(live, id_number_index__in=shared)
+        .order_by("id_number_index", "id")
+        .values_list("id_number_index", "id")
+    )
+    return _group_pairs(rows)
+
+
+def _candidates_name(batch: Any) -> list[tuple[int, int]]:
+    live = Q(status=RecordStatus.ACTIVE, merged_into__isnull=True, birth_date__isnull=False)
+    mine = Person.objects.filter(live, seen_batch=batch.pk).exclude(name_key="")
+    shared = (
+        Person.objects.filter(live, name_key__in=mine.values("name_key"))
+        .order_by()
+        .values("name_key", "birth_date", "sex")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values("name_key")
+    )
+    rows = (
+        Person.objects.filter(live, name_key__in=shared)
+        .order_by("name_key", "birth_date", "sex", "id")
+        .values_list("name_key", "birth_date", "sex", "id_number_index", "id")
+    )
+    groups: dict[tuple[Any, ...], list[tuple[int, str | None]]] = {}
+    for key, birth, sex, index, pk in rows:
+        groups.setdefault((key, birth, sex), []).append((pk, index))
+    pairs: list[tuple[int, int]] = []
+    for members in groups.values():
+        for i, (a, ia) in enumerate(members):
+            for b, ib in members[i + 1 :]:
+                if ia is None or ib is None:
+                    pairs.append((min(a, b), max(a, b)))
+    return pairs
+
+
+def _group_pairs(rows: Any) -> list[tuple[int, int]]:
+    groups: dict[str, list[int]] = {}
+    for key, pk in rows:
+        groups.setdefault(key, []).append(pk)
+    pairs: list[tuple[int, int]] = []
+    for ids in groups.values():
+        ids.sort()
+        pairs += [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :]]
+    return pairs
+
+
+def find_duplicates(batch: Any) -> dict[str, int]:
+    """Propose candidates for the people this batch listed (see the module docstring).
+
+    Runs inside the caller's transaction, change context and ``bulk_writes()``; appends one
+    chained ``ChangeRecord`` for the candidates it creates. Returns counts per reason.
+    """
+    found = {
+        MatchReason.SAME_ID_NUMBER: _candidates_same_id(batch),
+        MatchReason.NAME_VARIANT: [],
+    }
+    same_id = set(found[MatchReason.SAME_ID_NUMBER])
+    found[MatchReason.NAME_VARIANT] = [p for p in _candidates_name(batch) if p not in same_id]
+    everything = {p for pairs in found.values() for p in pairs}
+    if not everything:
+        return {}
+    lefts = {a for a, _b in everything}
+    known = set(MatchCandidate.objects.filter(left_id__in=lefts).values_list("left_id", "right_id"))
+    ids = {i for pair in everything for i in pair}
+    people = {p["id"]: p for p in Person.objects.filter(pk__in=ids).values(*_FIELDS)}
+    now = timezone.now()
+    candidates: list[tuple[Any, ...]] = []
+    findings: list[tuple[Any, ...]] = []
+    counts: dict[str, int] = {}
+    for reason, pairs in found.items():
+        for left, right in pairs:
+            if (left, right) in known:
+                continue
+            known.add((left, right))
+            a, b = people[left], people[right]
+            org_id = b["primary_org_id"] or batch.org_id
+            if reason == MatchReason.SAME_ID_NUMBER:
+                detail = {
+                    "names_equal": a["name"] == b["name"],
+                    "name_keys_equal": a["name_key"] == b["name_key"],
+                }
+                score, code = 1.0, ID_NUMBER_DUPLICATE
+                message = _("Another record has the same ID number: %(other)s.") % {
+                    "other": a["sourced_id"]
+                }
+            else:
+                detail = {"name_key": a["name_key"]}
+                score, code = NAME_VARIANT_SCORE, NAME_VARIANT_DUPLICATE
+                message = _(
+                    "Another record has the same normalised name, birth date and sex: %(other)s."
+                ) % {"other": a["sourced_id"]}
+            candidates.append((left, right, reason, score, detail, org_id, "open", batch.pk, now))
+            findings.append(
+                (
+                    batch.pk,
+                    org_id,
+                    code,
+                    Dimension.UNIQUENESS,
+                    Severity.WARNING,
+                    "",
+                    None,
+                    "",
+                    "",
+                    message[:500],
+                    "user",
+                    b["sourced_id"],
+                    right,
+                    "open",
+                    now,
+                )
+            )
+            counts[reason] = counts.get(reason, 0) + 1
+    bulk.insert_rows(
+        MatchCandidate,
+        [
+            "left_id",
+            "right_id",
+            "reason",
+            "score",
+            "detail",
+            "org_id",
+            "status",
+            "batch_id",
+            "created_at",
+        ],
+        candidates,
+    )
+    from .engine import Importer
+
+    bulk.insert_rows(Finding, Importer.FINDING_COLUMNS, findings)
+    if candidates:
+        append_change(
+            action=ChangeAction.BULK,
+            target_type="registry.importbatch",
+            target_id=str(batch.pk),
+            target_repr=str(batch),
+            changes={"table": "matchcandidate", "created": len(candidates), **counts},
+            org_path=batch.org.path,
+        )
+    return counts
