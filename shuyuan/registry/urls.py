@@ -1,6 +1,6 @@
 """Registry portal URLs (mounted at ``/registry/``): each views module contributes its own."""
 
-from .views import catalog, imports, quality, records
+from .views import catalog, export, imports, quality, records
 
 app_name = "registry"
 
@@ -9,4 +9,5 @@ urlpatterns = [
     *records.urlpatterns,
     *quality.urlpatterns,
     *catalog.urlpatterns,
+    *export.urlpatterns,
 ]

@@ -107,7 +107,7 @@ def build_roster(tree: Any, source: SourceSystem) -> Roster:
             type=OrgType.SCHOOL,
             identifier="S4101030001",
         )
-        sessions = {}
+        sessions: dict[str, AcademicSession] = {}
         for sid, org, typ, parent in (
             ("y-a", tree.school_a, SessionType.SCHOOL_YEAR, None),
             ("t-a", tree.school_a, SessionType.TERM, "y-a"),
@@ -211,7 +211,10 @@ def make_dataset(
 
 
 def make_client(
-    org: Org, client_id: str = "app", secret: str = "s3cret-value", scopes: Any = ALL_SCOPES
+    org: Org,
+    client_id: str = "app",
+    secret: str = "s3cret-value",  # noqa: S107  # test secret
+    scopes: Any = ALL_SCOPES,
 ) -> ApiClient:
     with _ctx():
         client = ApiClient(

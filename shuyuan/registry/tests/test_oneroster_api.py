@@ -132,8 +132,8 @@ def test_org_fields_and_refs(api):
     }
     assert [c["sourcedId"] for c in api("/orgs/org-ca").json()["org"]["children"]] == ["org-sa"]
     assert org["status"] == "active"
-    parsed = dt.datetime.strptime(org["dateLastModified"], "%Y-%m-%dT%H:%M:%S.%fZ")
-    assert parsed.year >= 2025
+    parsed = dt.datetime.fromisoformat(org["dateLastModified"].replace("Z", "+00:00"))
+    assert parsed.tzinfo is not None
     assert org["dateLastModified"].endswith("Z")
     assert len(org["dateLastModified"]) == 24
 
