@@ -22,8 +22,6 @@ created afresh, and dropped again at the end unless --keep):
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 import resource
 import shutil
@@ -140,85 +138,17 @@ def _import(path: Path, city: Any, admin: Any, source: Any) -> tuple[Any, float,
     return batch, stored, time.perf_counter() - started
 
 
-def _read_truth(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-def _user_rows(bundle: Path, sourced_ids: set[str]) -> dict[str, int]:
-    """users.csv line numbers (header = 1) of the given sourcedIds."""
-    found: dict[str, int] = {}
-    if not sourced_ids:
-        return found
-    with zipfile.ZipFile(bundle) as zf, zf.open("users.csv") as raw:
-        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
-        next(reader)
-        for line, row in enumerate(reader, 2):
-            if row[0] in sourced_ids:
-                found[row[0]] = line
-    return found
-
-
-def compare_findings(batch: Any, bundle: Path, truth_path: Path) -> dict[str, Any]:
-    """The batch's findings against the truth; see the module docstring."""
+def compare_findings(batch: Any, bundle: Path, truth_path: Path) -> Any:
+    """The batch's findings against the truth (``synthetic.compare_with_truth``)."""
     from shuyuan.registry.models import Finding
+    from shuyuan.registry.synthetic import compare_with_truth
 
-    truth = _read_truth(truth_path)
-    expected = {(t["file"], int(t["row"]), t["column"], t["code"]) for t in truth if t["code"]}
-    defect_rows = {(t["file"], int(t["row"])) for t in truth if t["code"]}
-    noise_rows = {(t["file"], int(t["row"])): t["kind"] for t in truth if not t["code"]}
-    prefix = batch.source.id_prefix
-    rows = list(
+    findings = list(
         Finding.objects.filter(batch=batch).values_list(
             "file", "row", "column", "code", "sourced_id"
         )
     )
-    # Duplicate matching runs on records, not rows: its findings name the newer record only.
-    by_record = {sid[len(prefix) :] for f, r, _c, _code, sid in rows if r is None and sid}
-    user_rows = _user_rows(bundle, by_record)
-    found: set[tuple[str, int, str, str]] = set()
-    bundle_level: Counter[str] = Counter()
-    for file, row, column, code, sid in rows:
-        if row is None:
-            line = user_rows.get(sid[len(prefix) :]) if sid else None
-            if line is None:
-                bundle_level[code] += 1
-                continue
-            expected_cell = next(
-                (e for e in expected if e[0] == "users.csv" and e[1] == line and e[3] == code),
-                None,
-            )
-            column = expected_cell[2] if expected_cell else column
-            file, row = "users.csv", line
-        found.add((file, row, column, code))
-    codes = sorted({e[3] for e in expected} | {f[3] for f in found})
-    table = []
-    for code in codes:
-        exp = {e for e in expected if e[3] == code}
-        got = {f for f in found if f[3] == code}
-        table.append((code, len(exp), len(got & exp), len(exp - got), len(got - exp)))
-    unexpected = found - expected
-    on_clean = [f for f in unexpected if (f[0], f[1]) not in defect_rows | noise_rows.keys()]
-    on_noise = Counter(noise_rows[(f[0], f[1])] for f in unexpected if (f[0], f[1]) in noise_rows)
-    return {
-        "table": table,
-        "expected": len(expected),
-        "found": len(found),
-        "missing": sorted(expected - found)[:20],
-        "unexpected": sorted(unexpected)[:20],
-        "on_clean": len(on_clean),
-        "on_clean_sample": sorted(on_clean)[:10],
-        "on_noise": dict(on_noise),
-        "bundle_level": dict(bundle_level),
-        "kinds_missed": sorted(
-            {t["kind"] for t in truth if t["code"]}
-            - {
-                t["kind"]
-                for t in truth
-                if t["code"] and (t["file"], int(t["row"]), t["column"], t["code"]) in found
-            }
-        ),
-    }
+    return compare_with_truth(findings, bundle, truth_path, prefix=batch.source.id_prefix)
 
 
 def copy_baseline(bundle: Path) -> tuple[float, int]:
@@ -316,17 +246,17 @@ def main() -> None:
     print(f"migrate: {migrate_seconds:.1f} s")
     print()
     print(f"{'code':<26} {'expected':>9} {'found':>9} {'missing':>8} {'unexpected':>10}")
-    for code, exp, got, missing, unexpected in report["table"]:
+    for code, exp, got, missing, unexpected in report.per_code:
         print(f"{code:<26} {exp:>9,} {got:>9,} {missing:>8,} {unexpected:>10,}")
-    print(f"findings on clean rows: {report['on_clean']} (must be 0)")
-    if report["on_clean_sample"]:
-        print(f"  e.g. {report['on_clean_sample']}")
-    print(f"findings on noise rows: {report['on_noise'] or 0} (must be none)")
-    if report["bundle_level"]:
-        print(f"bundle-level findings: {report['bundle_level']}")
-    if report["missing"]:
-        print(f"missing (first 20): {report['missing']}")
-    print(f"defect kinds not detected: {report['kinds_missed'] or 'none'}")
+    print(f"findings on clean rows: {len(report.on_clean)} (must be 0)")
+    if report.on_clean:
+        print(f"  e.g. {report.on_clean[:10]}")
+    print(f"findings on noise rows: {report.on_noise or 0} (must be none)")
+    if report.bundle_level:
+        print(f"bundle-level findings: {report.bundle_level}")
+    if report.missing:
+        print(f"missing (first 20): {report.missing[:20]}")
+    print(f"defect kinds not detected: {report.kinds_missed or 'none'}")
     print()
     print("== summary ==")
     print(f"batch status:       {batch.status} {batch.error_code}")

@@ -53,6 +53,9 @@ __all__ = [
     "TRUTH_HEADER",
     "DefectKind",
     "RegionStats",
+    "TruthReport",
+    "compare_with_truth",
+    "read_truth",
     "write_region",
 ]
 
@@ -1159,3 +1162,106 @@ def _member(name: str) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=(2026, 9, 1, 0, 0, 0))
     info.compress_type = zipfile.ZIP_DEFLATED
     return info
+
+
+# --------------------------------------------------------------------------------------------
+# Comparing an import's findings with the truth
+# --------------------------------------------------------------------------------------------
+
+#: (file, row, column, code) of one expected or found finding.
+Cell = tuple[str, int, str, str]
+
+
+@dataclass
+class TruthReport:
+    """How an import's findings compare with a region's truth file."""
+
+    expected: set[Cell]
+    found: set[Cell]
+    per_code: list[tuple[str, int, int, int, int]]  # code, expected, found, missing, unexpected
+    on_clean: list[Cell]  # findings on rows the truth lists neither as defect nor as noise
+    on_noise: dict[str, int]  # findings on noise rows, per noise kind
+    bundle_level: dict[str, int]  # findings with no row and no record, per code
+    kinds_missed: list[str]  # defect kinds with no matching finding
+
+    @property
+    def missing(self) -> list[Cell]:
+        return sorted(self.expected - self.found)
+
+    @property
+    def unexpected(self) -> list[Cell]:
+        return sorted(self.found - self.expected)
+
+
+def read_truth(path: str | Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _users_lines(bundle: str | Path, sourced_ids: set[str]) -> dict[str, int]:
+    lines: dict[str, int] = {}
+    if not sourced_ids:
+        return lines
+    with zipfile.ZipFile(bundle) as zf, zf.open("users.csv") as raw:
+        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8", newline=""))
+        next(reader)
+        for line, row in enumerate(reader, 2):
+            if row and row[0] in sourced_ids:
+                lines[row[0]] = line
+    return lines
+
+
+def compare_with_truth(
+    findings: list[tuple[str, int | None, str, str, str]],
+    bundle: str | Path,
+    truth_path: str | Path,
+    *,
+    prefix: str = "",
+) -> TruthReport:
+    """Compare findings ``(file, row, column, code, sourcedId)`` with the truth file.
+
+    Duplicate matching runs on records, not rows: a finding without a row but with a person's
+    sourcedId is placed on that person's users.csv line (and, when the truth expects the same
+    code there, on the truth's column). Findings with neither are bundle-level.
+    """
+    truth = read_truth(truth_path)
+    expected = {(t["file"], int(t["row"]), t["column"], t["code"]) for t in truth if t["code"]}
+    defect_rows = {(t["file"], int(t["row"])) for t in truth if t["code"]}
+    noise_rows = {(t["file"], int(t["row"])): t["kind"] for t in truth if not t["code"]}
+    expected_users = {(e[1], e[3]): e[2] for e in expected if e[0] == "users.csv"}
+    records = {sid[len(prefix) :] for _f, row, _c, _code, sid in findings if row is None and sid}
+    lines = _users_lines(bundle, records)
+    found: set[Cell] = set()
+    bundle_level: Counter[str] = Counter()
+    for file, row, column, code, sid in findings:
+        if row is None:
+            line = lines.get(sid[len(prefix) :]) if sid else None
+            if line is None:
+                bundle_level[code] += 1
+                continue
+            found.add(("users.csv", line, expected_users.get((line, code), column), code))
+        else:
+            found.add((file, row, column, code))
+    per_code = []
+    for code in sorted({e[3] for e in expected} | {f[3] for f in found}):
+        exp = {e for e in expected if e[3] == code}
+        got = {f for f in found if f[3] == code}
+        per_code.append((code, len(exp), len(got & exp), len(exp - got), len(got - exp)))
+    unexpected = found - expected
+    listed = defect_rows | noise_rows.keys()
+    detected = {
+        t["kind"]
+        for t in truth
+        if t["code"] and (t["file"], int(t["row"]), t["column"], t["code"]) in found
+    }
+    return TruthReport(
+        expected=expected,
+        found=found,
+        per_code=per_code,
+        on_clean=sorted(f for f in unexpected if (f[0], f[1]) not in listed),
+        on_noise=dict(
+            Counter(noise_rows[(f[0], f[1])] for f in unexpected if (f[0], f[1]) in noise_rows)
+        ),
+        bundle_level=dict(bundle_level),
+        kinds_missed=sorted({t["kind"] for t in truth if t["code"]} - detected),
+    )
