@@ -588,6 +588,13 @@ class _Users(_TableCleaner):
             given = row.get("givenName")
             family = row.get("familyName")
             name = full
+        elif (
+            "metadata.cn.fullName" in row.raw
+            and not row.get("givenName")
+            and not row.get("familyName")
+        ):
+            # the Chinese profile: the full name is the one required name
+            given = family = name = row.required("metadata.cn.fullName")
         else:
             given = row.required("givenName")
             family = row.required("familyName")
