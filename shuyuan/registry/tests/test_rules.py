@@ -225,7 +225,7 @@ def test_full_name_column_present_but_blank_is_required_missing():
 
 @pytest.mark.parametrize(
     ("table", "column", "limit"),
-    [("users", "givenName", 64), ("orgs", "name", 120), ("orgs", "sourcedId", 255)],
+    [("users", "middleName", 64), ("orgs", "name", 120), ("orgs", "sourcedId", 255)],
 )
 def test_field_too_long(table, column, limit):
     row = _clean(table, **{column: "a" * (limit + 1)})
