@@ -225,7 +225,12 @@ def test_full_name_column_present_but_blank_is_required_missing():
 
 @pytest.mark.parametrize(
     ("table", "column", "limit"),
-    [("users", "middleName", 64), ("orgs", "name", 120), ("orgs", "sourcedId", 255)],
+    [
+        ("users", "username", 150),
+        ("users", "familyName", 64),
+        ("orgs", "name", 120),
+        ("orgs", "sourcedId", 255),
+    ],
 )
 def test_field_too_long(table, column, limit):
     row = _clean(table, **{column: "a" * (limit + 1)})
@@ -434,3 +439,8 @@ def test_issue_codes_table_lists_every_code_used():
         "ID_NUMBER_REGION",
         "STATUS_INVALID",
     }
+
+
+def test_a_composed_name_above_64_characters_is_field_too_long():
+    row = _clean("users", familyName="张" * 60, givenName="三" * 5)
+    assert _only(row, "FIELD_TOO_LONG")[:2] == ("givenName", "error")
