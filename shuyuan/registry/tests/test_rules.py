@@ -227,7 +227,6 @@ def test_full_name_column_present_but_blank_is_required_missing():
     ("table", "column", "limit"),
     [
         ("users", "username", 150),
-        ("users", "familyName", 64),
         ("orgs", "name", 120),
         ("orgs", "sourcedId", 255),
     ],
