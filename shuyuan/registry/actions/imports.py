@@ -126,9 +126,7 @@ def resume_import(*, actor: Any, batch: ImportBatch, run: bool = True) -> Import
     its checkpoint. Raises ``Conflict`` (``BATCH_NOT_RESUMABLE``) for any other state."""
     _check_can_import(actor, batch.org, batch.source)
     if not (batch.status == BatchStatus.INTERRUPTED or is_stale(batch)):
-        raise Conflict(
-            _("Only an interrupted import can be resumed."), code="BATCH_NOT_RESUMABLE"
-        )
+        raise Conflict(_("Only an interrupted import can be resumed."), code="BATCH_NOT_RESUMABLE")
     with transaction.atomic():
         updated = ImportBatch.objects.filter(pk=batch.pk, status=batch.status).update(
             status=BatchStatus.PENDING, error="", error_code=""
@@ -185,12 +183,11 @@ def register_source(
             )
         )
     if errors:
-        raise InvalidInput(
-            _("Correct the marked fields."), errors=[e.errors[0] for e in errors]
-        )
-    if SourceSystem.objects.filter(code=code).exists() or SourceSystem.objects.filter(
-        id_prefix=id_prefix
-    ).exists():
+        raise InvalidInput(_("Correct the marked fields."), errors=[e.errors[0] for e in errors])
+    if (
+        SourceSystem.objects.filter(code=code).exists()
+        or SourceSystem.objects.filter(id_prefix=id_prefix).exists()
+    ):
         raise Conflict(
             _("A source with this code or sourcedId prefix already exists."),
             code="SOURCE_EXISTS",

@@ -128,3 +128,19 @@ def mark_seen(model: type[models.Model], ids: Sequence[int], batch_id: int) -> i
                 [batch_id, *ids],
             )
         return int(cursor.rowcount or 0)
+
+
+def insert_records(model: type[models.Model], records: Sequence[dict[str, Any]]) -> int:
+    """Insert rows given as ``{attname: value}``; columns a row leaves out get the field's
+    default (so a column added to the model later needs no change here)."""
+    if not records:
+        return 0
+    fields = [f for f in model._meta.concrete_fields if f.attname != "id"]
+    defaults = {f.attname: f.get_default() for f in fields}
+    attnames = [f.attname for f in fields]
+    rows = []
+    for record in records:
+        full = dict(defaults)
+        full.update(record)
+        rows.append(tuple(full[name] for name in attnames))
+    return insert_rows(model, attnames, rows)

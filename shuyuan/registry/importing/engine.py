@@ -149,6 +149,8 @@ PII_FIELDS = {
     "id_number": ("id_number_index", "id_number_cipher", "id_number_masked"),
     "mobile": ("mobile_index", "mobile_cipher", "mobile_masked"),
 }
+#: Columns computed from another field: written only together with it.
+DERIVED = {"name_key": "name"}
 BOOKKEEPING = ("status", "date_last_modified", "provenance", "last_batch_id", "seen_batch")
 GUARDIAN_ROLES = (RosterRole.GUARDIAN, RosterRole.PARENT, RosterRole.RELATIVE)
 
@@ -1016,6 +1018,9 @@ class Importer:
                         REDACTED if name in PII_FIELDS else _jsonable(new),
                     )
                 )
+        for derived, base in DERIVED.items():
+            if derived in changes and base not in changes:
+                changes.pop(derived)  # e.g. the match key follows the name it is made from
         if p.table != "demographics":
             status = row.status or RecordStatus.ACTIVE
             if status != cur["status"]:
@@ -1120,6 +1125,25 @@ class Importer:
         chunk.observations += sub.observations
         chunk.findings += sub.findings
 
+    def replay_agents(
+        self, rows: Iterator[RawRow], clean: Callable[[RawRow], CleanRow], until_row: int
+    ) -> None:
+        """After a resume: collect the agents of the users rows committed before the crash
+        (their unresolved agents were only held in memory)."""
+        batch_rows: list[CleanRow] = []
+        for raw in rows:
+            if raw.row >= until_row:
+                break
+            if raw.cells.get("agentSourcedIds"):
+                batch_rows.append(clean(raw))
+        for start in range(0, len(batch_rows), self.chunk_size):
+            part = [r for r in batch_rows[start : start + self.chunk_size] if not r.rejected]
+            found = self.people(r.sourced_id for r in part)
+            for r in part:
+                hit = found.get(r.sourced_id)
+                if hit is not None:
+                    self._deferred_agents += [(r, a, hit[0]) for a in r.refs.get("agents") or []]
+
     def finish_agents(self, chunk: _Chunk, file: str) -> None:
         """Agents that were listed after the users who name them (end of the users table)."""
         deferred, self._deferred_agents = self._deferred_agents, []
@@ -1129,17 +1153,36 @@ class Importer:
 
     def write(self, table: str, chunk: _Chunk) -> None:
         """Findings, observations and diffs of the chunk, and its chained ChangeRecord."""
-        bulk.insert_rows(Finding, self.FINDING_COLUMNS, chunk.findings)
-        bulk.insert_rows(
+        bulk.insert_records(
+            Finding, [dict(zip(self.FINDING_COLUMNS, f, strict=True)) for f in chunk.findings]
+        )
+        observation_columns = (
+            "entity_type",
+            "record_id",
+            "field",
+            "value",
+            "agrees",
+            "batch_id",
+            "observed_at",
+        )
+        bulk.insert_records(
             FieldObservation,
-            ["entity_type", "record_id", "field", "value", "agrees", "batch_id", "observed_at"],
-            chunk.observations,
+            [dict(zip(observation_columns, o, strict=True)) for o in chunk.observations],
         )
         if chunk.changes:
-            bulk.insert_rows(
+            bulk.insert_records(
                 RecordChange,
-                ["entity_type", "record_id", "action", "changes", "batch_id", "created_at"],
-                [(e, rid, a, c, self.batch.pk, self.now) for e, rid, a, c in chunk.changes],
+                [
+                    {
+                        "entity_type": e,
+                        "record_id": rid,
+                        "action": a,
+                        "changes": c,
+                        "batch_id": self.batch.pk,
+                        "created_at": self.now,
+                    }
+                    for e, rid, a, c in chunk.changes
+                ],
             )
         if chunk.created or chunk.updated:
             digest = crypto.sm3(
@@ -1316,6 +1359,8 @@ def _run(
         clean = _cleaner(table.name, table.mode or batch.mode)
         counts = _table_counts(batch, table.name)
         table_total = int(counts.get("total") or 0)
+        if table.name == "users" and start > 2:
+            importer.replay_agents(table.rows(start_row=2), clean, start)
         for raw_rows in _chunks(table.rows(start_row=max(start, 2)), chunk_size):
             rows = [clean(r) for r in raw_rows]
             with transaction.atomic():
@@ -1392,10 +1437,19 @@ def _finalize(batch: ImportBatch, importer: Importer, tables: list[Any]) -> None
         if gone:
             deleted[table] = len(gone)
     if changes:
-        bulk.insert_rows(
+        bulk.insert_records(
             RecordChange,
-            ["entity_type", "record_id", "action", "changes", "batch_id", "created_at"],
-            [(e, rid, a, c, batch.pk, now) for e, rid, a, c in changes],
+            [
+                {
+                    "entity_type": e,
+                    "record_id": rid,
+                    "action": a,
+                    "changes": c,
+                    "batch_id": batch.pk,
+                    "created_at": now,
+                }
+                for e, rid, a, c in changes
+            ],
         )
     linked = _fill_primary_orgs(batch) + _link_accounts(batch)
     _fix_guardian_direction(batch)

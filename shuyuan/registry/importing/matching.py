@@ -160,24 +160,25 @@ def find_duplicates(batch: Any) -> dict[str, int]:
                 )
             )
             counts[reason] = counts.get(reason, 0) + 1
-    bulk.insert_rows(
-        MatchCandidate,
-        [
-            "left_id",
-            "right_id",
-            "reason",
-            "score",
-            "detail",
-            "org_id",
-            "status",
-            "batch_id",
-            "created_at",
-        ],
-        candidates,
+    candidate_columns = (
+        "left_id",
+        "right_id",
+        "reason",
+        "score",
+        "detail",
+        "org_id",
+        "status",
+        "batch_id",
+        "created_at",
+    )
+    bulk.insert_records(
+        MatchCandidate, [dict(zip(candidate_columns, c, strict=True)) for c in candidates]
     )
     from .engine import Importer
 
-    bulk.insert_rows(Finding, Importer.FINDING_COLUMNS, findings)
+    bulk.insert_records(
+        Finding, [dict(zip(Importer.FINDING_COLUMNS, f, strict=True)) for f in findings]
+    )
     if candidates:
         append_change(
             action=ChangeAction.BULK,

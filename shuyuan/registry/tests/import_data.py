@@ -120,7 +120,9 @@ def roster(credit_code: str) -> dict[str, list[dict[str, str]]]:
     }  # fmt: skip
 
 
-def delta(tables: dict[str, list[dict[str, str]]], modified: str) -> dict[str, list[dict[str, str]]]:
+def delta(
+    tables: dict[str, list[dict[str, str]]], modified: str
+) -> dict[str, list[dict[str, str]]]:
     """The same tables as a delta: every row active and modified at ``modified``."""
     out = {}
     for name, rows in tables.items():
@@ -141,6 +143,11 @@ def import_bundle(
     """Start a batch (without the task) and run the engine on it."""
     data = build_bundle(tables, mode=mode)
     batch = start_import(
-        actor=actor, source=source, org=org, uploaded_file=io.BytesIO(data), file_name=name, run=False
+        actor=actor,
+        source=source,
+        org=org,
+        uploaded_file=io.BytesIO(data),
+        file_name=name,
+        run=False,
     )
     return run_batch(batch, chunk_size=chunk_size)
