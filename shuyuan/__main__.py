@@ -11,7 +11,12 @@ import argparse
 import os
 import sys
 
-ALIASES = {"worker": "db_worker", "demo": "load_demo", "serve": "runserver"}
+ALIASES = {
+    "worker": "db_worker",
+    "demo": "load_demo",
+    "serve": "runserver",
+    "import": "import_roster",
+}
 
 
 def _run(argv: list[str]) -> None:

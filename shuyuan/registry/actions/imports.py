@@ -34,6 +34,10 @@ READ_SIZE = 1024 * 1024
 
 
 def _check_can_import(actor: Any, org: Org, source: SourceSystem) -> None:
+    if getattr(actor, "is_system_actor", False):
+        # The command line (an operator with shell access); the batch names no account.
+        _check_source(org, source)
+        return
     if not has_permission(actor, "registry.import"):
         raise PermissionDenied()
     if not Org.objects.visible_to(actor).filter(pk=org.pk).exists():
@@ -42,6 +46,10 @@ def _check_can_import(actor: Any, org: Org, source: SourceSystem) -> None:
         raise NotFound(_("Source system not found."), code="SOURCE_NOT_FOUND")
     if not can(actor, "change", org):
         raise PermissionDenied()
+    _check_source(org, source)
+
+
+def _check_source(org: Org, source: SourceSystem) -> None:
     if not source.is_active:
         raise invalid("source", "SOURCE_INACTIVE", _("This source system is deactivated."))
     # The source must belong to the batch org's tree: either side may be the wider one.
