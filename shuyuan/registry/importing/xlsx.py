@@ -14,10 +14,10 @@ bundle (the mapping is in ``docs/apps/registry-import-format.md``):
 * a teacher row → the same with role teacher and one enrolment per listed class;
 * a guardian row → ``users`` (``agentSourcedIds`` = the students) and ``roles`` (guardian).
 
-Every table of the bundle is one (sheet, OneRoster table) pair: ``Table.name`` is the OneRoster
-table, ``Table.file`` the sheet title, and ``RawRow.row`` the Excel row (the header is row 1),
-so ``rows(start_row)`` resumes within the sheet. ``Table.column_labels`` maps OneRoster column
-names back to the sheet's Chinese headers for messages.
+The bundle has one table per OneRoster table fed by the filled sheets, in ``FILE_ORDER``; its
+rows come sheet after sheet (students, teachers, guardians for ``users``), each ``RawRow`` with
+its own sheet title as ``file`` and its Excel row as ``row`` (the header is row 1).
+``Table.column_labels`` maps OneRoster column names back to the Chinese headers for messages.
 
 An XLSX import never deletes: ``Bundle.mode`` is ``"delta"`` and every row carries status
 ``active`` with ``dateLastModified`` = the time the workbook was opened, so records absent from
@@ -442,32 +442,43 @@ def _converter(column: dict[str, Any], maps: dict[str, dict[str, str]]) -> Calla
 
 
 class XlsxTable(Table):
-    """The rows one template sheet contributes to one OneRoster table."""
+    """The rows the template's sheets contribute to one OneRoster table, sheet after sheet.
 
-    def __init__(self, sheet: _Sheet, name: str, common: Row) -> None:
-        self.sheet = sheet
+    ``file`` names the sheets (``"学生, 教师"``); each ``RawRow.file`` is its own sheet and
+    ``RawRow.row`` its Excel row. Excel rows restart on every sheet, so ``rows(start_row)``
+    skips rows only in the *first* sheet and re-reads the later ones in full: resuming may
+    redo some rows (the merge is idempotent) but never skips one.
+    """
+
+    def __init__(self, sheets: list[_Sheet], name: str, common: Row) -> None:
+        self.sheets = sheets
         self.name = name
-        self.file = sheet.title
+        self.file = ", ".join(sheet.title for sheet in sheets)
         self.mode = "delta"
-        self.column_labels = sheet.labels
+        self.column_labels: dict[str, str] = {}
+        for sheet in reversed(sheets):
+            self.column_labels.update(sheet.labels)
         self._common = common
-        self._mapper = _MAPPERS[sheet.key][0]
 
     def count_rows(self) -> int:
         return sum(
-            len(self._mapper(r, self._common).get(self.name, ())) for _n, r in self.sheet.records(2)
+            len(_MAPPERS[sheet.key][0](r, self._common).get(self.name, ()))
+            for sheet in self.sheets
+            for _n, r in sheet.records(2)
         )
 
     def rows(self, start_row: int = 2) -> Iterator[RawRow]:
         seen: set[str] = set()
-        name, file, mapper, common = self.name, self.file, self._mapper, self._common
-        for number, record in self.sheet.records(start_row):
-            for cells in mapper(record, common).get(name, ()):
-                if name == "academicSessions":
-                    if cells["sourcedId"] in seen:
-                        continue
-                    seen.add(cells["sourcedId"])
-                yield RawRow(file=file, row=number, cells=cells)
+        name, common = self.name, self._common
+        for index, sheet in enumerate(self.sheets):
+            mapper, file = _MAPPERS[sheet.key][0], sheet.title
+            for number, record in sheet.records(start_row if index == 0 else 2):
+                for cells in mapper(record, common).get(name, ()):
+                    if name == "academicSessions":
+                        if cells["sourcedId"] in seen:
+                            continue
+                        seen.add(cells["sourcedId"])
+                    yield RawRow(file=file, row=number, cells=cells)
 
 
 class XlsxBundle(Bundle):
@@ -525,12 +536,12 @@ class XlsxBundle(Bundle):
                 file=self.label,
             )
         filled = [sheet for sheet in sheets if sheet.has_rows()]
-        return [
-            XlsxTable(sheet, name, common)
-            for name in FILE_ORDER
-            for sheet in filled
-            if name in _MAPPERS[sheet.key][1]
-        ]
+        tables: list[Table] = []
+        for name in FILE_ORDER:
+            feeding = [sheet for sheet in filled if name in _MAPPERS[sheet.key][1]]
+            if feeding:
+                tables.append(XlsxTable(feeding, name, common))
+        return tables
 
     def tables(self) -> list[Table]:
         return list(self._tables)
