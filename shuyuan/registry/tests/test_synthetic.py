@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -22,6 +23,7 @@ from shuyuan.registry.synthetic import (
     NOISE_KINDS,
     SCHOOL_YEAR,
     TRUTH_HEADER,
+    compare_with_truth,
     write_region,
 )
 from shuyuan.registry.testing import MANIFEST_FILES
@@ -213,3 +215,41 @@ def test_make_roster_writes_the_bundle_and_truth(tmp_path: Path) -> None:
     students = [u["sourcedId"] for u in _read(tmp_path / "r.zip", "users") if u["grades"]]
     assert len([s for s in students if s[-1].isdigit()]) == 120
     assert any(row["code"] for row in _truth(tmp_path / "t.csv"))
+
+
+@pytest.mark.django_db
+def test_import_of_synthetic_region_finds_exactly_the_truth(
+    tree: Any, make_user: Any, make_source: Any, tmp_path: Path
+) -> None:
+    """End to end through the CLI's path: every expected finding, none on clean or noise rows."""
+    from shuyuan.identity.models import Role
+    from shuyuan.registry.actions.imports import start_import
+    from shuyuan.registry.choices import BatchStatus
+    from shuyuan.registry.importing.engine import run_batch
+    from shuyuan.registry.models import Finding
+
+    bundle, truth = tmp_path / "region.zip", tmp_path / "truth.csv"
+    write_region(bundle, students=300, seed=11, defect_rate=0.1, truth_path=truth)
+    admin = make_user(Role.PLATFORM_ADMIN)
+    source = make_source(tree.city, "mis")
+    with bundle.open("rb") as fh:
+        batch = start_import(
+            actor=admin,
+            source=source,
+            org=tree.city,
+            uploaded_file=fh,
+            file_name="r.zip",
+            run=False,
+        )
+    batch = run_batch(batch, chunk_size=500)
+    assert (batch.status, batch.error) == (BatchStatus.SUCCEEDED, "")
+    findings = list(
+        Finding.objects.filter(batch=batch).values_list(
+            "file", "row", "column", "code", "sourced_id"
+        )
+    )
+    report = compare_with_truth(findings, bundle, truth, prefix=source.id_prefix)
+    assert report.missing == []
+    assert report.unexpected == []
+    assert report.bundle_level == {}
+    assert report.kinds_missed == []
