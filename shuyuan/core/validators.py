@@ -17,6 +17,7 @@ Standards:
 
 from __future__ import annotations
 
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -61,12 +62,14 @@ CREDIT_CODE_CHARSET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 """GB 32100 alphabet: digits and capitals without I, O, Z, S, V; index = value."""
 
 _ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_ZERO_OFFSET: Final = ord("0") * sum(_ID_WEIGHTS)
 _CREDIT_WEIGHTS: Final = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _ORG_WEIGHTS: Final = (3, 7, 9, 10, 5, 8, 4, 2)
 _CREDIT_AUTHORITIES: Final = "123456789ANY"
 _EARLIEST_BIRTH: Final = date(1900, 1, 1)
 
 _ID_RE: Final = re.compile(r"[0-9]{17}[0-9X]")
+_ID_BODY_RE: Final = re.compile(r"[0-9]{17}")
 _CREDIT_RE: Final = re.compile(f"[{CREDIT_CODE_CHARSET}]{{18}}")
 _ORG_BODY_RE: Final = re.compile(r"[0-9A-Z]{8}")
 _DIVISION_RE: Final = re.compile(r"[0-9]{6}")
@@ -101,6 +104,8 @@ def normalize_identifier(value: str) -> str:
     if not isinstance(value, str):
         raise IdentifierError("IDENTIFIER_FORMAT", "An identifier must be text.")
     text = unicodedata.normalize("NFKC", value)
+    if text.isascii() and text.isalnum():  # the usual case: nothing to drop (bulk-import speed)
+        return text.upper()
     text = "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf")
     return text.upper()
 
@@ -134,9 +139,10 @@ class IdNumberInfo:
 
 def id_number_check_char(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check char ("0"-"9" or "X") for 17 ID digits."""
-    if not isinstance(first17, str) or not re.fullmatch(r"[0-9]{17}", first17):
+    if not isinstance(first17, str) or not _ID_BODY_RE.fullmatch(first17):
         raise IdentifierError("ID_NUMBER_FORMAT", "The check char needs exactly 17 digits.")
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS, strict=True))
+    # on the ASCII codes: sum((c - 48) * w) == sum(c * w) - 48 * sum(w); faster than int() x 17
+    total = sum(map(operator.mul, first17.encode("ascii"), _ID_WEIGHTS)) - _ID_ZERO_OFFSET
     return "10X98765432"[total % 11]
 
 
