@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -36,40 +36,53 @@ NAME_VARIANT_SCORE = 0.8
 _FIELDS = ("id", "name", "name_key", "primary_org_id", "sourced_id")
 
 
+_LIVE = "status = 'active' AND merged_into_id IS NULL"
+
+
+def _rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
 def _candidates_same_id(batch: Any) -> list[tuple[int, int]]:
-    live = Q(status=RecordStatus.ACTIVE, merged_into__isnull=True)
-    mine = Person.objects.filter(live, seen_batch=batch.pk, id_number_index__isnull=False)
-    shared = (
-        Person.objects.filter(live, id_number_index__in=mine.values("id_number_index"))
-        .order_by()
-        .values("id_number_index")
-        .annotate(n=Count("id"))
-        .filter(n__gt=1)
-        .values("id_number_index")
-    )
-    rows = (
-        Person.objects.filter(live, id_number_index__in=shared)
-        .order_by("id_number_index", "id")
-        .values_list("id_number_index", "id")
+    """People sharing an ID-number index, in groups with at least one person of the batch.
+    One aggregate over the table and a join back (a hash join on PostgreSQL)."""
+    table = Person._meta.db_table
+    rows = _rows(
+        f"""
+        SELECT p.id_number_index, p.id FROM "{table}" p
+        JOIN (
+            SELECT id_number_index FROM "{table}"
+            WHERE {_LIVE} AND id_number_index IS NOT NULL
+            GROUP BY id_number_index
+            HAVING COUNT(*) > 1 AND MAX(CASE WHEN seen_batch = %s THEN 1 ELSE 0 END) = 1
+        ) d ON d.id_number_index = p.id_number_index
+        WHERE p.status = 'active' AND p.merged_into_id IS NULL
+        ORDER BY 1, 2
+        """,  # noqa: S608  # table name from _meta
+        [batch.pk],
     )
     return _group_pairs(rows)
 
 
 def _candidates_name(batch: Any) -> list[tuple[int, int]]:
-    live = Q(status=RecordStatus.ACTIVE, merged_into__isnull=True, birth_date__isnull=False)
-    mine = Person.objects.filter(live, seen_batch=batch.pk).exclude(name_key="")
-    shared = (
-        Person.objects.filter(live, name_key__in=mine.values("name_key"))
-        .order_by()
-        .values("name_key", "birth_date", "sex")
-        .annotate(n=Count("id"))
-        .filter(n__gt=1)
-        .values("name_key")
-    )
-    rows = (
-        Person.objects.filter(live, name_key__in=shared)
-        .order_by("name_key", "birth_date", "sex", "id")
-        .values_list("name_key", "birth_date", "sex", "id_number_index", "id")
+    """Same name key, birth date and sex, at least one without an ID number."""
+    table = Person._meta.db_table
+    rows = _rows(
+        f"""
+        SELECT p.name_key, p.birth_date, p.sex, p.id_number_index, p.id FROM "{table}" p
+        JOIN (
+            SELECT name_key, birth_date, sex FROM "{table}"
+            WHERE {_LIVE} AND birth_date IS NOT NULL AND name_key <> ''
+            GROUP BY name_key, birth_date, sex
+            HAVING COUNT(*) > 1 AND MAX(CASE WHEN seen_batch = %s THEN 1 ELSE 0 END) = 1
+               AND MIN(CASE WHEN id_number_index IS NULL THEN 0 ELSE 1 END) = 0
+        ) d ON d.name_key = p.name_key AND d.birth_date = p.birth_date AND d.sex = p.sex
+        WHERE p.status = 'active' AND p.merged_into_id IS NULL
+        ORDER BY p.id
+        """,  # noqa: S608  # table name from _meta
+        [batch.pk],
     )
     groups: dict[tuple[Any, ...], list[tuple[int, str | None]]] = {}
     for key, birth, sex, index, pk in rows:
