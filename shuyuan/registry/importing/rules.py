@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, Final
 
 from django.utils.translation import gettext as _
@@ -156,12 +157,26 @@ def _clean(value: str) -> str:
     return clean_text(value)
 
 
+def _limits(table: str) -> dict[str, int]:
+    """Column → maximum length for one table (255 when not listed)."""
+    limits = dict(_LIMITS)
+    limits.update(dict.fromkeys(_LIST_COLUMNS, _LIST_LIMIT))
+    limits.update({column: n for (t, column), n in _TABLE_LIMITS.items() if t == table})
+    return limits
+
+
 def _short(value: str) -> str:
     return value if len(value) <= _FINDING_VALUE_MAX else value[:_FINDING_VALUE_MAX] + "..."
 
 
+@lru_cache(maxsize=65536)
+def _name_key(name: str) -> str:
+    """``normalize.name_key`` (OpenCC is the costly part), cached: names repeat a lot."""
+    return name_key(name)
+
+
 def _has_cjk(value: str) -> bool:
-    return any(ord(ch) >= _CJK_START for ch in value)
+    return not value.isascii() and any(ord(ch) >= _CJK_START for ch in value)
 
 
 def _split(value: str) -> list[str]:
@@ -195,11 +210,11 @@ def _parse_timestamp(value: str) -> dt.datetime | None:
 class _Row:
     """The working state of one row: normalised cells and the issues found so far."""
 
-    __slots__ = ("cells", "issues", "raw", "table", "too_long")
+    __slots__ = ("cells", "issues", "limits", "raw", "too_long")
 
-    def __init__(self, table: str, raw: dict[str, str]) -> None:
-        self.table = table
+    def __init__(self, raw: dict[str, str], limits: dict[str, int]) -> None:
         self.raw = raw
+        self.limits = limits
         self.cells: dict[str, str] = {}
         self.issues: list[Issue] = []
         self.too_long: set[str] | None = None
@@ -210,20 +225,27 @@ class _Row:
 
     def get(self, column: str) -> str:
         """The normalised cell (``""`` when absent or too long: reported once)."""
-        value = self.cells.get(column)
+        cells = self.cells
+        value = cells.get(column)
         if value is not None:
             return value
-        raw = self.raw.get(column, "")
+        raw = self.raw.get(column)
         if not raw:
-            self.cells[column] = ""
+            cells[column] = ""
             return ""
-        limit = (
-            _LIST_LIMIT
-            if column in _LIST_COLUMNS
-            else _TABLE_LIMITS.get((self.table, column)) or _LIMITS.get(column, 255)
-        )
-        # a huge cell is reported as it is: normalising megabytes only to reject them is waste
-        value = raw if len(raw) > _PRECHECK and len(raw) > limit else _clean(raw)
+        limit = self.limits.get(column, 255)
+        if (
+            raw.isascii()
+            and raw.isprintable()
+            and raw[0] != " "
+            and raw[-1] != " "
+            and "  " not in raw
+        ):
+            value = raw  # _clean's fast path, inlined: this runs for every used cell
+        elif len(raw) > _PRECHECK and len(raw) > limit:
+            value = raw  # reported as it is: normalising megabytes only to reject them is waste
+        else:
+            value = clean_text(raw)
         if len(value) > limit:
             self.issue(
                 "FIELD_TOO_LONG",
@@ -392,9 +414,10 @@ class _TableCleaner:
     def __init__(self, table: str, today: dt.date) -> None:
         self.table = table
         self.today = today
+        self.limits = _limits(table)
 
     def __call__(self, raw: RawRow, mode: str) -> CleanRow:
-        row = _Row(self.table, raw.cells)
+        row = _Row(raw.cells, self.limits)
         if SHAPE_KEY in raw.cells:
             cells, columns = raw.cells[SHAPE_KEY].split("/")
             row.issue(
@@ -614,7 +637,7 @@ class _Users(_TableCleaner):
         values["name"] = name
         values["family_name"] = family
         values["given_name"] = given
-        values["name_key"] = name_key(name) if name else ""
+        values["name_key"] = _name_key(name) if name else ""
         values["username"] = row.required("username")
         values["identifier"] = row.get("identifier")
         email = row.get("email")
