@@ -579,10 +579,12 @@ def revoke_access_request(
 def record_access_log_export(*, actor: Any, filters: dict[str, Any], row_count: int) -> None:
     """Write ``registry.access_log.exported`` for a CSV export of the access log (exports of
     logs about personal data are audited like any other export)."""
+    # Filed under the actor's own org, so the auditors of that org see who exported.
+    home = getattr(actor, "changelog_org_path", None)
     with transaction.atomic():
         record_audit(
             "registry.access_log.exported",
             actor=actor,
-            org_path="",
+            org_path=home() if callable(home) else "",
             extra={"filters": filters, "rows": row_count},
         )
