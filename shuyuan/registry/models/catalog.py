@@ -210,8 +210,8 @@ class AccessLogQuerySet(ScopedQuerySet):
 class AccessLog(models.Model):
     """One read by a consumer (append-only): which client, dataset, path and how many rows.
 
-    ``org_path`` is the path of the dataset's org: admins and auditors of that subtree read the
-    entry (``permissions.py``).
+    ``org_path`` is the path of the dataset's org (the client's org when the read matched no
+    dataset): admins and auditors of that subtree read the entry (``permissions.py``).
     """
 
     client = models.ForeignKey(
