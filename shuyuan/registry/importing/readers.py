@@ -153,6 +153,8 @@ class Table:
     name: str
     file: str
     mode: str
+    #: OneRoster column → the header the user saw (XLSX: the Chinese header), for messages.
+    column_labels: dict[str, str]
 
     def count_rows(self) -> int:
         """Data rows in the table (a fast pre-count for progress; blank lines excluded)."""
@@ -391,6 +393,7 @@ class CsvTable(Table):
         self.mode = mode
         self.encoding = encoding
         self.header = header
+        self.column_labels = {}
 
     def _stream(self) -> _CsvStream:
         return _CsvStream(self._bundle.zip, self._info, self.encoding)

@@ -26,6 +26,7 @@ Choices made here:
   checksum) is reported as ``CREDIT_CODE_INVALID``; the message names the reason.
 * Sex accepts the OneRoster words and the GB/T 2261.1 codes ``1``/``2`` (``0``/``9`` =
   unspecified); booleans accept ``true``/``false`` in any case and ``1``/``0``.
+* Control characters (NUL and the other C0 codes) are removed from cells without a finding.
 * Cells starting with ``=``, ``+``, ``-`` or ``@`` are data and pass unchanged (exports
   neutralise them).
 """
@@ -107,6 +108,7 @@ _SOURCED_ID = re.compile(r"[0-9A-Za-z.\-_/@]+")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _STUDENT_NUMBER = re.compile(r"[GJL][0-9]{17}[0-9X]")
 _CJK_START = 0x2E80  # CJK radicals onwards: ideographs, kana, hangul, compatibility forms
+_CONTROLS: Final = dict.fromkeys([*range(32), 127])
 _FINDING_VALUE_MAX = 64
 _PRECHECK = 4096  # cells longer than this are reported without being normalised
 
@@ -246,6 +248,8 @@ class _Row:
             value = raw  # reported as it is: normalising megabytes only to reject them is waste
         else:
             value = clean_text(raw)
+            if not value.isprintable():  # NUL and other C0 controls (PostgreSQL rejects NUL)
+                value = value.translate(_CONTROLS).strip()
         if len(value) > limit:
             self.issue(
                 "FIELD_TOO_LONG",

@@ -330,7 +330,7 @@ _LABEL_FIELDS: Final[dict[str, str]] = {
 class _Sheet:
     """A template sheet found in the workbook: its columns by position and converters."""
 
-    def __init__(self, ws: Any, spec: dict[str, Any], path: str) -> None:
+    def __init__(self, ws: Any, spec: dict[str, Any]) -> None:
         self.ws = ws
         self.spec = spec
         self.title: str = spec["title"]
@@ -387,7 +387,6 @@ class _Sheet:
             for oneroster, field in _LABEL_FIELDS.items()
             if field in fields
         }
-        self.path = path
 
     def has_rows(self) -> bool:
         records = self.records(2)
@@ -528,7 +527,7 @@ class XlsxBundle(Bundle):
                 continue
             path_in_zip = str(getattr(ws, "_worksheet_path", ""))
             _check_merged_header(path, path_in_zip, ws.title)
-            sheets.append(_Sheet(ws, specs[title], path_in_zip))
+            sheets.append(_Sheet(ws, specs[title]))
         if not sheets:
             raise BundleError(
                 "XLSX_INVALID",
