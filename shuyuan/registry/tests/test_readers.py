@@ -198,7 +198,7 @@ def test_cells_starting_with_formula_characters_come_through_unchanged(tmp_path)
 
 def test_a_nul_byte_in_a_cell_is_removed(tmp_path):
     members = _members(build_bundle({"users": [USER]}))
-    members["users.csv"] += b"u2,true,x,a\x00b,c\r\n"
+    members["users.csv"] += b"u2,,,true,x,a\x00b,c\r\n"
     rows = _rows(_write(tmp_path, _zip(members)))
     assert cleaner_for("users")(rows[1], "bulk").values["given_name"] == "ab"
 
