@@ -88,12 +88,37 @@ def insert_rows(
 def update_rows(
     model: type[models.Model], attnames: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> int:
-    """``UPDATE`` the columns ``attnames`` of each row; each row is ``(*values, pk)``."""
+    """``UPDATE`` the columns ``attnames`` of each row; each row is ``(*values, pk)``.
+
+    PostgreSQL: the rows are COPYed into a temporary table and applied with one
+    ``UPDATE ... FROM``; elsewhere one ``executemany``.
+    """
     rows = list(rows)
     if not rows:
         return 0
     fields = _columns(model, attnames)
     table = model._meta.db_table
+    if is_postgres():
+        columns = ", ".join(f'"{f.column}" {f.db_type(connection)}' for f in fields)
+        json_positions = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'CREATE TEMPORARY TABLE "_registry_update" ({columns}, "_pk" bigint) '
+                "ON COMMIT DROP"
+            )
+            with cursor.cursor.copy('COPY "_registry_update" FROM STDIN') as copy:
+                for row in rows:
+                    values = list(row)
+                    for i in json_positions:
+                        values[i] = _copy_value(fields[i], values[i])
+                    copy.write_row(values)
+            assignments = ", ".join(f'"{f.column}" = u."{f.column}"' for f in fields)
+            cursor.execute(
+                f'UPDATE "{table}" AS t SET {assignments} '  # noqa: S608  # names from _meta
+                'FROM "_registry_update" AS u WHERE t."id" = u."_pk"'
+            )
+            cursor.execute('DROP TABLE "_registry_update"')
+        return len(rows)
     assignments = ", ".join(f'"{f.column}" = %s' for f in fields)
     prepared = [
         [
@@ -108,6 +133,48 @@ def update_rows(
             prepared,
         )
     return len(rows)
+
+
+def fetch_by(
+    model: type[models.Model], column: str, keys: Sequence[Any], attnames: Sequence[str]
+) -> list[tuple[Any, ...]]:
+    """Rows of ``model`` whose ``column`` is one of ``keys``, as tuples of ``attnames`` (JSON
+    decoded). PostgreSQL: one query with one array parameter (no statement with thousands of
+    placeholders to build and parse); elsewhere the ORM."""
+    if not keys:
+        return []
+    if not is_postgres():
+        manager = model._default_manager
+        return list(manager.filter(**{f"{column}__in": list(keys)}).values_list(*attnames))
+    fields = _columns(model, attnames)
+    table = model._meta.db_table
+    select = ", ".join(f'"{f.column}"' for f in fields)
+    json_positions = [i for i, f in enumerate(fields) if isinstance(f, models.JSONField)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT {select} FROM "{table}" WHERE "{column}" = ANY(%s)',  # noqa: S608  # names from _meta
+            [list(keys)],
+        )
+        rows = cursor.fetchall()
+    if not json_positions:
+        return list(rows)
+    out = []
+    for row in rows:
+        values = list(row)
+        for i in json_positions:
+            if isinstance(values[i], str):
+                values[i] = json.loads(values[i])
+        out.append(tuple(values))
+    return out
+
+
+def relaxed_commit() -> None:
+    """PostgreSQL: this transaction's commit does not wait for the WAL flush. A server crash
+    may lose the last chunks committed, never half of one (their checkpoint goes with them),
+    and a resumed import redoes them."""
+    if is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def mark_seen(model: type[models.Model], ids: Sequence[int], batch_id: int) -> int:

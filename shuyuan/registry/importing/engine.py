@@ -341,8 +341,11 @@ class Importer:
         found: dict[str, tuple[int, int | None, str]] = {}
         if not keys:
             return found
-        rows = Person.objects.filter(sourced_id__in=keys).values_list(
-            "id", "sourced_id", "primary_org_id", "merged_into_id"
+        rows = bulk.fetch_by(
+            Person,
+            "sourced_id",
+            list(keys),
+            ("id", "sourced_id", "primary_org_id", "merged_into_id"),
         )
         for pk, sid, org_id, merged_into in rows:
             found[self._raw(sid)] = (merged_into or pk, org_id, "")
@@ -431,17 +434,8 @@ class Importer:
         keep: list[CleanRow] = []
         entity = TABLE_ENTITY[table]
         seen_in_chunk: set[str] = set()
-        # A record listed earlier in this batch carries seen_batch == batch (committed chunks);
-        # demographics rows address people, so they keep their own set.
+        # Records listed by an earlier chunk of this batch are caught in _merge (seen_batch).
         already: set[str] = set()
-        if table != "demographics":
-            keys = [self._prefixed(r.sourced_id) for r in rows if r.sourced_id]
-            already = {
-                self._raw(s)
-                for s in SPECS[entity]
-                .model._default_manager.filter(sourced_id__in=keys, seen_batch=self.batch.pk)
-                .values_list("sourced_id", flat=True)
-            }
         for row in rows:
             sid = row.sourced_id
             dup = sid in seen_in_chunk or sid in already
@@ -450,18 +444,7 @@ class Importer:
                 self._seen_demographics.add(sid)
             seen_in_chunk.add(sid)
             if dup and sid:
-                row.issues.append(
-                    self.issue(
-                        SOURCED_ID_DUPLICATE,
-                        "sourcedId",
-                        _(
-                            "This sourcedId appears more than once in the file; later rows are ignored."
-                        ),
-                        Dimension.UNIQUENESS,
-                        Severity.ERROR,
-                        sid,
-                    )
-                )
+                row.issues.append(self._duplicate_issue(sid))
             if (
                 row.date_last_modified is not None
                 and row.date_last_modified > self.now + dt.timedelta(minutes=5)
@@ -478,6 +461,16 @@ class Importer:
                 )
             keep.append(row)
         return keep
+
+    def _duplicate_issue(self, sourced_id: str) -> Issue:
+        return self.issue(
+            SOURCED_ID_DUPLICATE,
+            "sourcedId",
+            _("This sourcedId appears more than once in the file; later rows are ignored."),
+            Dimension.UNIQUENESS,
+            Severity.ERROR,
+            sourced_id,
+        )
 
     def _ref_issue(self, row: CleanRow, ref: str, value: str) -> None:
         row.issues.append(
@@ -827,27 +820,37 @@ class Importer:
         model = spec.model
         entity = spec.entity
         accepted = [p for p in pending if not p.row.rejected]
-        chunk.rejected += len(pending) - len(accepted)
         if not accepted:
+            chunk.rejected += len(pending)
             return
         keys = [self._prefixed(p.row.sourced_id) for p in accepted]
         value_cols = sorted({k for p in accepted for k in p.values})
         value_cols = [c for c in value_cols if c not in {"id_number_cipher", "mobile_cipher"}]
-        fetch = [
-            "id",
-            "sourced_id",
-            "source_id",
-            "status",
-            "date_last_modified",
-            "provenance",
-            *value_cols,
-        ]
-        existing = {
-            r["sourced_id"]: r
-            for r in model._default_manager.filter(sourced_id__in=keys).values(
-                *dict.fromkeys(fetch)
+        fetch = tuple(
+            dict.fromkeys(
+                (
+                    "id",
+                    "sourced_id",
+                    "source_id",
+                    "status",
+                    "date_last_modified",
+                    "provenance",
+                    "seen_batch",
+                    *value_cols,
+                )
             )
+        )
+        existing = {
+            row[1]: dict(zip(fetch, row, strict=True))
+            for row in bulk.fetch_by(model, "sourced_id", keys, fetch)
         }
+        if not p_is_demographics(accepted[0]):
+            for p in accepted:
+                cur = existing.get(self._prefixed(p.row.sourced_id))
+                if cur is not None and cur["seen_batch"] == self.batch.pk:
+                    p.row.issues.append(self._duplicate_issue(p.row.sourced_id))
+            accepted = [p for p in accepted if not p.row.rejected]
+        chunk.rejected += len(pending) - len(accepted)
         new_rows = [
             p
             for p in accepted
@@ -917,7 +920,7 @@ class Importer:
                 ["roster_class_id", "term_id"],
                 [(p.record_id, t) for p in term_changes for t in p.terms or []],
             )
-        if p_is_demographics(accepted[0]):
+        if pending and p_is_demographics(pending[0]):
             return  # demographics rows do not list records (users rows did)
         bulk.mark_seen(model, seen, self.batch.pk)
 
@@ -1364,6 +1367,7 @@ def _run(
         for raw_rows in _chunks(table.rows(start_row=max(start, 2)), chunk_size):
             rows = [clean(r) for r in raw_rows]
             with transaction.atomic():
+                bulk.relaxed_commit()
                 result = importer.process(table.name, table.file, rows)
                 importer.write(table.name, result)
                 counts["rows"] += len(rows)
