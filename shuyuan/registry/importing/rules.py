@@ -469,7 +469,7 @@ class _TableCleaner:
                     )
             if out.status == "tobedeleted":
                 return out
-        else:
+        elif raw.cells.get("status") or raw.cells.get("dateLastModified"):
             for column in ("status", "dateLastModified"):
                 if row.get(column):
                     row.issue(
