@@ -54,7 +54,7 @@ def test_xlsx_cells_are_text_with_an_apostrophe():
 def test_xlsx_response_is_a_workbook():
     response = exports.xlsx_response("x.xlsx", ["a"], [["=1"]])
     data = b"".join(response.streaming_content)
-    response.close()
+    response.file_to_stream.close()  # close() would also fire request_finished
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     assert sheet["A2"].value == "'=1"
     assert response["Content-Type"] == exports.XLSX_CONTENT_TYPE
