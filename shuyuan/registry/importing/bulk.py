@@ -45,7 +45,13 @@ def allocate_ids(model: type[models.Model], count: int) -> list[int]:
     return list(range(start, start + count))
 
 
+class RawJson(str):
+    """A JSON value already serialised (the importer reuses one per chunk)."""
+
+
 def _copy_value(field: models.Field[Any, Any], value: Any) -> Any:
+    if isinstance(value, RawJson):
+        return str(value)
     if value is not None and isinstance(field, models.JSONField):
         return json.dumps(value, ensure_ascii=False)
     return value

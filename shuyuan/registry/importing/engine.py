@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from django.db import models, transaction
@@ -172,6 +173,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@cache
 def _field_name(attname: str) -> str:
     """The field name provenance, authorities and diffs use (``course_id`` → ``course``)."""
     for logical, columns in PII_FIELDS.items():
@@ -939,6 +941,8 @@ class Importer:
         defaults = {f.attname: f.get_default() for f in fields}
         attnames = ["id", *(f.attname for f in fields)]
         skip = {"id_number_cipher", "id_number_masked", "mobile_cipher", "mobile_masked"}
+        provenances: dict[tuple[str, ...], bulk.RawJson] = {}
+        on_postgres = bulk.is_postgres()
         rows = []
         for p in inserts:
             values = p.values
@@ -955,10 +959,24 @@ class Importer:
                 seen_batch=self.batch.pk,
                 status=p.row.status or RecordStatus.ACTIVE,
                 date_last_modified=p.row.date_last_modified or self.now,
-                provenance={_field_name(c): self.batch.pk for c in values if c not in skip},
+                provenance=self._provenance(tuple(values), skip, provenances, on_postgres),
             )
             rows.append((p.record_id, *(record[f.attname] for f in fields)))
         bulk.insert_rows(model, attnames, rows)
+
+    def _provenance(
+        self,
+        columns: tuple[str, ...],
+        skip: set[str],
+        cache: dict[tuple[str, ...], bulk.RawJson],
+        serialised: bool,
+    ) -> Any:
+        """``{field: batch id}`` for the columns a row sets (one JSON text per column set)."""
+        value = cache.get(columns)
+        if value is None:
+            prov = {_field_name(c): self.batch.pk for c in columns if c not in skip}
+            value = cache[columns] = bulk.RawJson(json.dumps(prov, sort_keys=True))
+        return value if serialised else json.loads(value)
 
     def _diff(
         self, entity: str, p: _Pending, cur: dict[str, Any], chunk: _Chunk, file: str
@@ -1222,6 +1240,70 @@ def _cleaner(table_name: str, mode: str) -> Callable[[RawRow], CleanRow]:
     return lambda raw: cleaner(raw, mode)
 
 
+#: Files of at least this many rows are read and cleaned in a worker process.
+PARALLEL_MIN_ROWS = 20_000
+_QUEUE_CHUNKS = 3
+
+
+def _clean_worker(
+    queue: Any, path: str, file_name: str, table_name: str, mode: str, start: int, size: int
+) -> None:
+    """Worker process: stream one table's rows, clean them, send chunks of ``CleanRow``s.
+    It never touches the database (the parent's connection is shared after the fork)."""
+    from . import readers, rules
+
+    try:
+        cleaner = rules.cleaner_for(table_name)
+        with readers.open_file(path, file_name) as bundle:
+            table = next(t for t in bundle.tables() if t.name == table_name)
+            for raw in _chunks(table.rows(start_row=start), size):
+                queue.put(("rows", [cleaner(r, mode) for r in raw]))
+        queue.put(("end", None))
+    except BundleError as exc:
+        queue.put(("bundle", (exc.code, exc.message, exc.file, exc.row, exc.column)))
+    except BaseException as exc:  # noqa: BLE001  # reported to the parent, which decides
+        queue.put(("error", repr(exc)))
+
+
+def _cleaned_in_worker(
+    path: str, file_name: str, table_name: str, mode: str, start: int, size: int
+) -> Iterator[list[CleanRow]]:
+    """Chunks of clean rows from a forked worker (reading and cleaning overlap merging)."""
+    import multiprocessing
+    import queue as queue_module
+
+    context = multiprocessing.get_context("fork")
+    channel = context.Queue(maxsize=_QUEUE_CHUNKS)
+    worker = context.Process(
+        target=_clean_worker,
+        args=(channel, path, file_name, table_name, mode, start, size),
+        daemon=True,
+    )
+    worker.start()
+    try:
+        while True:
+            try:
+                kind, payload = channel.get(timeout=5)
+            except queue_module.Empty:
+                if not worker.is_alive():
+                    raise RuntimeError("The import's reader process stopped.") from None
+                continue
+            if kind == "rows":
+                yield payload
+            elif kind == "end":
+                return
+            elif kind == "bundle":
+                code, message, file, row, column = payload
+                raise BundleError(code, message, file=file, row=row, column=column)
+            else:
+                raise RuntimeError(payload)
+    finally:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join(timeout=5)
+        channel.close()
+
+
 def _save(batch: ImportBatch, **fields: Any) -> None:
     for name, value in fields.items():
         setattr(batch, name, value)
@@ -1251,8 +1333,12 @@ def run_batch(
     *,
     progress: ProgressCallback | None = None,
     chunk_size: int = CHUNK_SIZE,
+    parallel: bool | None = None,
 ) -> ImportBatch:
     """Import (or resume) ``batch``; returns it with its final status.
+
+    ``parallel``: read and clean each file in a forked worker process while this one merges
+    (the second core); by default for files of ``PARALLEL_MIN_ROWS`` rows or more.
 
     ``BundleError`` → ``failed`` with ``error_code``/``error`` and one finding. Any other error
     (or ``ImportInterrupted``/``KeyboardInterrupt``) → ``interrupted``: committed chunks stay and
@@ -1278,7 +1364,7 @@ def run_batch(
             from . import readers
 
             with readers.open_file(path, batch.file_name) as bundle:
-                _run(batch, bundle, progress, chunk_size)
+                _run(batch, bundle, progress, chunk_size, path=path, parallel=parallel)
     except BundleError as exc:
         _fail(batch, exc)
     except (ImportInterrupted, KeyboardInterrupt) as exc:
@@ -1325,7 +1411,13 @@ def _fail(batch: ImportBatch, exc: BundleError) -> None:
 
 
 def _run(
-    batch: ImportBatch, bundle: Any, progress: ProgressCallback | None, chunk_size: int
+    batch: ImportBatch,
+    bundle: Any,
+    progress: ProgressCallback | None,
+    chunk_size: int,
+    *,
+    path: str = "",
+    parallel: bool | None = None,
 ) -> None:
     tables = bundle.tables()
     checkpoint = dict(batch.checkpoint or {})
@@ -1364,8 +1456,22 @@ def _run(
         table_total = int(counts.get("total") or 0)
         if table.name == "users" and start > 2:
             importer.replay_agents(table.rows(start_row=2), clean, start)
-        for raw_rows in _chunks(table.rows(start_row=max(start, 2)), chunk_size):
-            rows = [clean(r) for r in raw_rows]
+        use_worker = parallel if parallel is not None else table_total >= PARALLEL_MIN_ROWS
+        if use_worker:
+            chunks = _cleaned_in_worker(
+                path,
+                batch.file_name,
+                table.name,
+                table.mode or batch.mode,
+                max(start, 2),
+                chunk_size,
+            )
+        else:
+            chunks = (
+                [clean(r) for r in raw]
+                for raw in _chunks(table.rows(start_row=max(start, 2)), chunk_size)
+            )
+        for rows in chunks:
             with transaction.atomic():
                 bulk.relaxed_commit()
                 result = importer.process(table.name, table.file, rows)
@@ -1378,7 +1484,7 @@ def _run(
                 _save(
                     batch,
                     rows_done=batch.rows_done + len(rows),
-                    checkpoint={"table": table.name, "row": raw_rows[-1].row},
+                    checkpoint={"table": table.name, "row": rows[-1].row},
                     counts=batch.counts,
                     heartbeat_at=timezone.now(),
                 )

@@ -376,3 +376,22 @@ def test_bundle_error_fails_the_batch_and_writes_nothing(admin, mis, tree):
     assert batch.error_code == "FORMAT_UNKNOWN"
     assert codes(batch) == ["FORMAT_UNKNOWN"]
     assert not Person.objects.exists()
+
+
+def test_parallel_reader_gives_the_same_result(admin, mis, tree, tables, make_source):
+    from shuyuan.registry.actions.imports import start_import
+    from shuyuan.registry.testing import build_bundle
+
+    data = build_bundle(tables)
+    batch = start_import(
+        actor=admin,
+        source=mis,
+        org=tree.county_a,
+        uploaded_file=__import__("io").BytesIO(data),
+        file_name="roster.zip",
+        run=False,
+    )
+    engine.run_batch(batch, chunk_size=2, parallel=True)
+    assert batch.status == BatchStatus.SUCCEEDED
+    serial = import_bundle(admin, make_source(tree.county_a, "mis2", "x/"), tree.county_a, tables)
+    assert normalised(batch) == normalised(serial)
