@@ -38,6 +38,21 @@ CATALOG_ROLES = frozenset(
     {Role.REGION_ADMIN, Role.SCHOOL_ADMIN, Role.AUDITOR, Role.SECURITY_OFFICER}
 )
 
+#: Roles that see the registry's records and quality pages (``registry.permissions``'s
+#: ``VIEW_RECORD_ROLES``, ``QUALITY_VIEW_ROLES`` and ``MANAGE_ROLES``; repeated likewise).
+BASE_DATA_RECORD_ROLES = frozenset(
+    {
+        Role.REGION_ADMIN,
+        Role.SCHOOL_ADMIN,
+        Role.TEACHER,
+        Role.HEAD_TEACHER,
+        Role.SECURITY_OFFICER,
+        Role.AUDITOR,
+    }
+)
+BASE_DATA_QUALITY_ROLES = frozenset({Role.REGION_ADMIN, Role.SCHOOL_ADMIN, Role.AUDITOR})
+BASE_DATA_MANAGE_ROLES = frozenset({Role.REGION_ADMIN, Role.SCHOOL_ADMIN})
+
 
 def _url(name: str) -> str | None:
     try:
@@ -94,6 +109,41 @@ def build_navigation(request: HttpRequest) -> list[NavItem]:
     matches = [item for item in items if _is_active(path, item.url)]
     if matches:
         max(matches, key=lambda item: len(item.url)).active = True
+    base_data: list[NavItem] = []
+    for key, name, label, shown in (
+        ("people", "registry:person_list", _("People"), bool(roles & BASE_DATA_RECORD_ROLES)),
+        ("classes", "registry:class_list", _("Classes"), bool(roles & BASE_DATA_RECORD_ROLES)),
+        (
+            "quality",
+            "registry:quality_report",
+            _("Data quality"),
+            bool(roles & BASE_DATA_QUALITY_ROLES),
+        ),
+        (
+            "duplicates",
+            "registry:candidate_list",
+            _("Duplicate review"),
+            bool(roles & BASE_DATA_MANAGE_ROLES),
+        ),
+        (
+            "authorities",
+            "registry:authority_list",
+            _("Survivorship rules"),
+            bool(roles & BASE_DATA_MANAGE_ROLES),
+        ),
+    ):
+        url = _url(name) if (shown or platform_admin) else None
+        if url:
+            base_data.append(NavItem(key, label, url, active=_is_active(path, url)))
+    if base_data:
+        items.append(
+            NavItem(
+                "base_data",
+                _("Base data"),
+                active=any(child.active for child in base_data),
+                children=base_data,
+            )
+        )
     account: list[NavItem] = []
     for key, name, label in (
         ("mfa_setup", "identity:mfa_setup", _("Two-step sign-in")),

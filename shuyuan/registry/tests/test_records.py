@@ -266,3 +266,31 @@ def test_school_summary(client_for, school_admin_a, student, tree):
 def test_school_summary_of_another_school_is_not_found(client_for, school_admin_b, tree):
     url = reverse("registry:school_summary", args=[tree.school_a.pk])
     assert client_for(school_admin_b).get(url).status_code == 404
+
+
+# --- menu --------------------------------------------------------------------------------------
+
+
+def _base_data_menu(user):
+    from django.test import RequestFactory
+
+    from shuyuan.identity.context_processors import build_navigation
+
+    request = RequestFactory().get("/registry/people/")
+    request.user = user
+    return next((i for i in build_navigation(request) if i.key == "base_data"), None)
+
+
+def test_menu_base_data_for_teachers_has_records_only(teacher_a):
+    group = _base_data_menu(teacher_a)
+    assert [child.key for child in group.children] == ["people", "classes"]
+    assert group.active
+
+
+def test_menu_base_data_for_school_admins(school_admin_a):
+    keys = [child.key for child in _base_data_menu(school_admin_a).children]
+    assert keys == ["people", "classes", "quality", "duplicates", "authorities"]
+
+
+def test_menu_has_no_base_data_for_students(make_user, tree):
+    assert _base_data_menu(make_user("student", tree.class_a)) is None
