@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SNAPSHOT = ROOT / "docs" / "api" / "openapi.json"
 METHODS = {"get", "post", "put", "patch", "delete"}
 OPERATION_ID_RE = re.compile(
-    r"^(core|identity)_[a-z]+(_[a-z]+)*_(list|get|create|update|delete|move|history|verify|reset_password|reveal)$"
+    r"^(core|identity|registry)_[a-z]+(_[a-z]+)*_(list|get|create|update|delete|move|history|verify|reset_password|reveal|resume)$"
 )
 ERROR_REF = "#/components/schemas/ErrorOut"
 

@@ -1588,7 +1588,7 @@ def _finalize(batch: ImportBatch, importer: Importer, tables: list[Any]) -> None
     try:
         from .. import quality
     except ImportError:  # pragma: no cover - the quality module is written in parallel
-        quality = None  # type: ignore[assignment]
+        quality = None  # type: ignore[assignment]  # optional module
     if quality is not None and hasattr(quality, "compute_batch_scores"):
         scores = quality.compute_batch_scores(batch)
     _save(
