@@ -26,6 +26,7 @@ from ..models import (
     RecordChange,
     RosterClass,
 )
+from ..normalize import name_key
 
 PERSON_LIST_DEFERRED = ("id_number_cipher", "mobile_cipher", "provenance")
 
@@ -67,7 +68,10 @@ def list_people(
     if q:
         text = q.strip()[:64]
         qs = qs.filter(
-            Q(name__icontains=text) | Q(name_key=text) | Q(sourced_id=text) | Q(student_number=text)
+            Q(name__icontains=text)
+            | Q(name_key=name_key(text))
+            | Q(sourced_id=text)
+            | Q(student_number=text)
         )
     if org is not None:
         ids = _subtree_ids(org)

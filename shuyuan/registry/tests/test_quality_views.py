@@ -352,3 +352,12 @@ def test_authority_page_post_by_school_admin_is_forbidden(client_for, school_adm
 
 def test_authority_page_forbidden_for_teachers(client_for, teacher_a):
     assert client_for(teacher_a).get(reverse("registry:authority_list")).status_code == 403
+
+
+def test_finding_decision_ignores_an_offsite_next(client_for, school_admin_a, batch_a):
+    f = Finding.objects.get(code="MISSING_NAME")
+    response = client_for(school_admin_a).post(
+        reverse("registry:finding_dismiss", args=[f.pk]), {"next": "https://evil.example/"}
+    )
+    assert response.status_code == 303
+    assert response["Location"] == reverse("registry:batch_findings", args=[batch_a.pk])

@@ -294,3 +294,9 @@ def test_menu_base_data_for_school_admins(school_admin_a):
 
 def test_menu_has_no_base_data_for_students(make_user, tree):
     assert _base_data_menu(make_user("student", tree.class_a)) is None
+
+
+def test_person_list_search_by_name_variant(client_for, school_admin_a, tree, sources):
+    person(sources[0], tree.school_a, "Ai.Li", name_key="ai\u00b7li")
+    response = client_for(school_admin_a).get(reverse("registry:person_list"), {"q": "Ai\u00b7Li"})
+    assert b"Ai.Li" in response.content

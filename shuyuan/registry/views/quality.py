@@ -16,6 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -215,7 +216,9 @@ def finding_decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse
     note = form.cleaned_data["note"] if form.is_valid() else ""
     act = actions.resolve_finding if decision == "resolve" else actions.dismiss_finding
     back = request.POST.get("next", "")
-    if not back.startswith("/") or back.startswith("//"):
+    if not url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         back = (
             reverse("registry:batch_findings", args=[finding.batch_id])
             if finding.batch_id
