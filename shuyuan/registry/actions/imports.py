@@ -236,7 +236,7 @@ def _rename(rule: Any) -> Any:
         clone.connector = rule.connector
         clone.negated = rule.negated
         clone.children = [
-            _rename(c) if isinstance(c, Q) else (c[0].removeprefix("org__"), c[1])
+            _rename(c) if isinstance(c, Q) else (c[0].removeprefix("org__"), c[1])  # type: ignore[index]  # a (lookup, value) pair
             for c in rule.children
         ]
         return clone

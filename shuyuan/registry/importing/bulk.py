@@ -74,7 +74,7 @@ def insert_rows(
             with raw.copy(f'COPY "{table}" ({column_list}) FROM STDIN') as copy:
                 for row in rows:
                     if json_positions:
-                        row = list(row)  # noqa: PLW2901  # a copy with JSON serialised
+                        row = list(row)  # a copy with JSON serialised
                         for i in json_positions:
                             row[i] = _copy_value(fields[i], row[i])
                     copy.write_row(row)

@@ -315,12 +315,7 @@ class Importer:
             spec = SPECS[entity]
             qs = spec.model._default_manager.filter(source=self.source)
             entries: dict[str, tuple[int, int | None, str]] = {}
-            if entity == EntityType.ORG:
-                for pk, sid, org_id, path in qs.values_list(
-                    "id", "sourced_id", "org_id", "org__path"
-                ):
-                    entries[self._raw(sid)] = (pk, org_id, path)
-            elif entity == EntityType.COURSE:
+            if entity == EntityType.ORG or entity == EntityType.COURSE:
                 for pk, sid, org_id, path in qs.values_list(
                     "id", "sourced_id", "org_id", "org__path"
                 ):
@@ -434,7 +429,6 @@ class Importer:
         """Row-level checks the rules cannot make: duplicates in the file, future dates.
         Rejected rows get their findings here and leave the pipeline."""
         keep: list[CleanRow] = []
-        entity = TABLE_ENTITY[table]
         seen_in_chunk: set[str] = set()
         # Records listed by an earlier chunk of this batch are caught in _merge (seen_batch).
         already: set[str] = set()
@@ -646,7 +640,8 @@ class Importer:
                     ORG_UNRESOLVED,
                     "type",
                     _(
-                        "The organisation matches no organisation of the tree and cannot be created here."
+                        "The organisation matches no organisation of the tree "
+                        "and cannot be created here."
                     ),
                     Dimension.CONSISTENCY,
                     Severity.ERROR,
@@ -666,13 +661,15 @@ class Importer:
     ) -> Org | None:
         vals = row.values
         kind = vals.get("type")
-        parent_org = Org.objects.filter(pk=parent[1]).first() if parent else self.org
+        parent_org: Org | None = self.org
+        if parent is not None:
+            parent_org = Org.objects.filter(pk=parent[1] or 0).first()
         if kind == OrgType.SCHOOL:
             credit = vals.get("credit_code") or ""
             if credit:
-                found = Org.objects.filter(credit_code=credit).first()
-                if found is not None:
-                    return found
+                by_credit: Org | None = Org.objects.filter(credit_code=credit).first()
+                if by_credit is not None:
+                    return by_credit
             if parent_org is None or parent_org.kind not in (
                 OrgKind.REGION,
                 OrgKind.CITY,
@@ -689,7 +686,7 @@ class Importer:
             return (
                 parent_org if parent is None and kind in {OrgType.DISTRICT, OrgType.LOCAL} else None
             )
-        found = Org.objects.filter(
+        found: Org | None = Org.objects.filter(
             division_code=code, kind__in=(OrgKind.REGION, OrgKind.CITY, OrgKind.COUNTY)
         ).first()
         if found is not None:
@@ -701,7 +698,7 @@ class Importer:
         ):
             return None
         level = {"province": OrgKind.REGION, "city": OrgKind.CITY, "county": OrgKind.COUNTY}[
-            validators._division_level(code)  # noqa: SLF001  # the level of a code is a pure function
+            validators._division_level(code)  # the level of a code is a pure function
         ]
         return self._create_org(level, vals.get("name", ""), parent_org, division_code=code)
 
@@ -782,7 +779,8 @@ class Importer:
                                     DEMOGRAPHICS_MISMATCH,
                                     column,
                                     _(
-                                        "The value disagrees with the ID number; the ID number's value is kept."
+                                        "The value disagrees with the ID number; "
+                                        "the ID number's value is kept."
                                     ),
                                     Dimension.CONSISTENCY,
                                     Severity.WARNING,
@@ -891,15 +889,15 @@ class Importer:
                 continue
             p.record_id = cur["id"]
             result = self._diff(entity, p, cur, chunk, file)
-            if entity == EntityType.CLASS and p.terms is not None:
-                if sorted(current_terms.get(cur["id"], [])) != p.terms:
-                    term_changes.append(p)
-                    result = result or {}
-                    result.setdefault("_terms", (sorted(current_terms.get(cur["id"], [])), p.terms))
-            if result is None:
-                seen.append(cur["id"])
-                chunk.unchanged += 1
-                continue
+            old_terms = sorted(current_terms.get(cur["id"], []))
+            if (
+                result is not None
+                and entity == EntityType.CLASS
+                and p.terms is not None
+                and old_terms != p.terms
+            ):
+                term_changes.append(p)
+                result["_terms"] = (old_terms, p.terms)
             if not result:
                 seen.append(cur["id"])
                 chunk.unchanged += 1
@@ -1032,7 +1030,8 @@ class Importer:
                         SOURCE_CONFLICT,
                         column,
                         _(
-                            "Another source is authoritative for this field; the value was kept as an observation."
+                            "Another source is authoritative for this field; "
+                            "the value was kept as an observation."
                         ),
                         Dimension.CONSISTENCY,
                         Severity.WARNING,
@@ -1097,8 +1096,7 @@ class Importer:
         for p in pending:
             if p.row.rejected or p.record_id is None:
                 continue
-            for agent in p.row.refs.get("agents") or []:
-                pairs.append((p.row, agent, p.record_id))
+            pairs.extend((p.row, agent, p.record_id) for agent in p.row.refs.get("agents") or [])
         self._link_agents(pairs, chunk, file, final=final)
 
     def _link_agents(
@@ -1261,7 +1259,7 @@ def _clean_worker(
         queue.put(("end", None))
     except BundleError as exc:
         queue.put(("bundle", (exc.code, exc.message, exc.file, exc.row, exc.column)))
-    except BaseException as exc:  # noqa: BLE001  # reported to the parent, which decides
+    except BaseException as exc:  # reported to the parent, which decides
         queue.put(("error", repr(exc)))
 
 
@@ -1506,7 +1504,7 @@ def _run(
             )
     _save(batch, phase="finalize")
     with transaction.atomic():
-        _finalize(batch, importer, [t for t in tables])
+        _finalize(batch, importer, list(tables))
     if progress:
         progress(batch, "finalize", batch.rows_done, batch.rows_total)
 

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from shuyuan.core.models import ChangeAction, append_change
 
-from ..choices import Dimension, MatchReason, RecordStatus, Severity
+from ..choices import Dimension, MatchReason, Severity
 from ..models import Finding, MatchCandidate, Person
 from . import bulk
 

@@ -200,7 +200,7 @@ class RosterClass(RosterRecord):
     school = models.ForeignKey(
         Org, verbose_name=_("school"), on_delete=models.PROTECT, related_name="roster_classes"
     )
-    terms = models.ManyToManyField(
+    terms: models.ManyToManyField[AcademicSession, ClassTerm] = models.ManyToManyField(
         AcademicSession, verbose_name=_("terms"), through="ClassTerm", related_name="classes"
     )
 

@@ -107,17 +107,60 @@ def roster(credit_code: str) -> dict[str, list[dict[str, str]]]:
             {"sourcedId": "u2", "birthDate": "2012-05-06", "sex": "female"},
         ],
         "roles": [
-            {"sourcedId": "r-u1", "userSourcedId": "u1", "roleType": "primary", "role": "student", "orgSourcedId": "sch-a"},
-            {"sourcedId": "r-u2", "userSourcedId": "u2", "roleType": "primary", "role": "student", "orgSourcedId": "sch-a"},
-            {"sourcedId": "r-t1", "userSourcedId": "t1", "roleType": "primary", "role": "teacher", "orgSourcedId": "sch-a"},
-            {"sourcedId": "r-p1", "userSourcedId": "p1", "roleType": "primary", "role": "parent", "orgSourcedId": "sch-a"},
+            {
+                "sourcedId": "r-u1",
+                "userSourcedId": "u1",
+                "roleType": "primary",
+                "role": "student",
+                "orgSourcedId": "sch-a",
+            },
+            {
+                "sourcedId": "r-u2",
+                "userSourcedId": "u2",
+                "roleType": "primary",
+                "role": "student",
+                "orgSourcedId": "sch-a",
+            },
+            {
+                "sourcedId": "r-t1",
+                "userSourcedId": "t1",
+                "roleType": "primary",
+                "role": "teacher",
+                "orgSourcedId": "sch-a",
+            },
+            {
+                "sourcedId": "r-p1",
+                "userSourcedId": "p1",
+                "roleType": "primary",
+                "role": "parent",
+                "orgSourcedId": "sch-a",
+            },
         ],
         "enrollments": [
-            {"sourcedId": "e-u1", "classSourcedId": "k1", "schoolSourcedId": "sch-a", "userSourcedId": "u1", "role": "student"},
-            {"sourcedId": "e-u2", "classSourcedId": "k1", "schoolSourcedId": "sch-a", "userSourcedId": "u2", "role": "student"},
-            {"sourcedId": "e-t1", "classSourcedId": "k1", "schoolSourcedId": "sch-a", "userSourcedId": "t1", "role": "teacher", "primary": "true"},
+            {
+                "sourcedId": "e-u1",
+                "classSourcedId": "k1",
+                "schoolSourcedId": "sch-a",
+                "userSourcedId": "u1",
+                "role": "student",
+            },
+            {
+                "sourcedId": "e-u2",
+                "classSourcedId": "k1",
+                "schoolSourcedId": "sch-a",
+                "userSourcedId": "u2",
+                "role": "student",
+            },
+            {
+                "sourcedId": "e-t1",
+                "classSourcedId": "k1",
+                "schoolSourcedId": "sch-a",
+                "userSourcedId": "t1",
+                "role": "teacher",
+                "primary": "true",
+            },
         ],
-    }  # fmt: skip
+    }
 
 
 def delta(

@@ -216,13 +216,23 @@ def test_unknown_references_are_rejected(admin, mis, tree, tables):
         {"sourcedId": "dept", "name": "Dept", "type": "department", "parentSourcedId": "nowhere"}
     )
     tables["enrollments"].append(
-        {"sourcedId": "e-x", "classSourcedId": "k-missing", "schoolSourcedId": "sch-a",
-         "userSourcedId": "u1", "role": "student"}
-    )  # fmt: skip
+        {
+            "sourcedId": "e-x",
+            "classSourcedId": "k-missing",
+            "schoolSourcedId": "sch-a",
+            "userSourcedId": "u1",
+            "role": "student",
+        }
+    )
     tables["enrollments"].append(
-        {"sourcedId": "e-y", "classSourcedId": "k1", "schoolSourcedId": "sch-a",
-         "userSourcedId": "ghost", "role": "student"}
-    )  # fmt: skip
+        {
+            "sourcedId": "e-y",
+            "classSourcedId": "k1",
+            "schoolSourcedId": "sch-a",
+            "userSourcedId": "ghost",
+            "role": "student",
+        }
+    )
     batch = import_bundle(admin, mis, tree.county_a, tables)
     refs = Finding.objects.filter(batch=batch, code=engine.REF_UNKNOWN)
     assert set(refs.values_list("column", flat=True)) == {
@@ -291,10 +301,22 @@ def test_twins_with_different_id_numbers_are_not_candidates(admin, mis, tree):
     twins = {
         "orgs": roster(tree.school_a.credit_code)["orgs"],
         "users": [
-            user("x", "", "", make_id_number("410102", birth, 41, "M"), **{"metadata.cn.fullName": NAMES["twin_a"]}),
-            user("y", "", "", make_id_number("410102", birth, 43, "M"), **{"metadata.cn.fullName": NAMES["twin_a"]}),
+            user(
+                "x",
+                "",
+                "",
+                make_id_number("410102", birth, 41, "M"),
+                **{"metadata.cn.fullName": NAMES["twin_a"]},
+            ),
+            user(
+                "y",
+                "",
+                "",
+                make_id_number("410102", birth, 43, "M"),
+                **{"metadata.cn.fullName": NAMES["twin_a"]},
+            ),
         ],
-    }  # fmt: skip
+    }
     import_bundle(admin, mis, tree.county_a, twins)
     assert Person.objects.count() == 2
     assert not MatchCandidate.objects.exists()

@@ -22,7 +22,7 @@ from ...queries.imports import batch_finding_counts, batch_for_task, source_by_c
 
 def _org(value: str) -> Org:
     """An org by id, school code, credit code or division code."""
-    org = None
+    org: Org | None = None
     if value.isdigit():
         org = Org.objects.filter(pk=int(value)).first()
     if org is None:
@@ -98,7 +98,7 @@ class Command(BaseCommand):
     def _run(self, batch: ImportBatch, options: dict[str, Any]) -> None:
         bar = None
         if not options["no_progress"]:
-            from tqdm import tqdm
+            from tqdm import tqdm  # type: ignore[import-untyped]  # no stubs installed
 
             bar = tqdm(total=0, unit="rows", unit_scale=True, file=self.stderr._out)
 
@@ -124,7 +124,8 @@ class Command(BaseCommand):
             raise CommandError(f"{batch.error_code}: {batch.error}")
         if batch.status != BatchStatus.SUCCEEDED:
             raise CommandError(
-                f"The import stopped ({batch.error}). Resume with: import_roster --resume {batch.pk}"
+                f"The import stopped ({batch.error}). "
+                f"Resume with: import_roster --resume {batch.pk}"
             )
 
     def _report(self, batch: ImportBatch) -> None:
