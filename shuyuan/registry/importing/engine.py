@@ -1243,6 +1243,37 @@ PARALLEL_MIN_ROWS = 20_000
 _QUEUE_CHUNKS = 3
 
 
+def _row_tuple(row: CleanRow) -> tuple[Any, ...]:
+    """A clean row as plain tuples (pickles several times faster than the dataclasses)."""
+    issues = [(i.code, i.column, i.message, i.dimension, i.severity, i.value) for i in row.issues]
+    return (
+        row.entity,
+        row.file,
+        row.row,
+        row.sourced_id,
+        row.values,
+        row.refs,
+        row.status,
+        row.date_last_modified,
+        issues,
+    )
+
+
+def _row_from_tuple(data: tuple[Any, ...]) -> CleanRow:
+    entity, file, row, sourced_id, values, refs, status, modified, issues = data
+    return CleanRow(
+        entity,
+        file,
+        row,
+        sourced_id,
+        values,
+        refs,
+        status,
+        modified,
+        [Issue(*i) for i in issues],
+    )
+
+
 def _clean_worker(
     queue: Any, path: str, file_name: str, table_name: str, mode: str, start: int, size: int
 ) -> None:
@@ -1255,7 +1286,7 @@ def _clean_worker(
         with readers.open_file(path, file_name) as bundle:
             table = next(t for t in bundle.tables() if t.name == table_name)
             for raw in _chunks(table.rows(start_row=start), size):
-                queue.put(("rows", [cleaner(r, mode) for r in raw]))
+                queue.put(("rows", [_row_tuple(cleaner(r, mode)) for r in raw]))
         queue.put(("end", None))
     except BundleError as exc:
         queue.put(("bundle", (exc.code, exc.message, exc.file, exc.row, exc.column)))
@@ -1287,7 +1318,7 @@ def _cleaned_in_worker(
                     raise RuntimeError("The import's reader process stopped.") from None
                 continue
             if kind == "rows":
-                yield payload
+                yield [_row_from_tuple(t) for t in payload]
             elif kind == "end":
                 return
             elif kind == "bundle":
