@@ -361,3 +361,15 @@ def test_finding_decision_ignores_an_offsite_next(client_for, school_admin_a, ba
     )
     assert response.status_code == 303
     assert response["Location"] == reverse("registry:batch_findings", args=[batch_a.pk])
+
+
+def test_quality_report_defaults_to_a_school_admins_school(client_for, school_admin_a, batch_a):
+    response = client_for(school_admin_a).get(reverse("registry:quality_report"))
+    assert b"Report for School A" in response.content
+
+
+def test_review_queue_htmx_returns_the_results_partial(client_for, school_admin_a, pair):
+    response = client_for(school_admin_a).get(reverse("registry:candidate_list"), **HTMX)
+    assert response.status_code == 200
+    assert b"<html" not in response.content
+    assert b"1 pair awaits review." in response.content

@@ -125,6 +125,16 @@ def _picked_org(request: HttpRequest) -> tuple[OrgPickForm, Org | None]:
     return form, org
 
 
+def _default_org(request: HttpRequest) -> Org | None:
+    """The one report-level org a user sees (a school administrator's school), if only one."""
+    orgs = list(
+        core_queries.list_orgs(request.user).filter(
+            kind__in=["region", "city", "county", "school"]
+        )[:2]
+    )
+    return orgs[0] if len(orgs) == 1 else None
+
+
 def _require_quality_view(request: HttpRequest) -> None:
     """The quality pages are for those whose role lets them see findings (admins, auditors)."""
     if not queries.may_see_findings(request.user):
@@ -137,6 +147,8 @@ def quality_report(request: HttpRequest) -> HttpResponse:
     """Pick an org among those visible; its five scores, counts and open findings by code."""
     _require_quality_view(request)
     form, org = _picked_org(request)
+    if org is None and not form.is_bound:
+        org = _default_org(request)
     context: dict[str, Any] = {"form": form, "org": org}
     if org is not None:
         context.update(queries.org_report(request.user, org))
@@ -147,6 +159,7 @@ def _findings_page(
     request: HttpRequest, *, batch: ImportBatch | None, org: Org | None
 ) -> tuple[FindingFilterForm, Any, Any]:
     form = FindingFilterForm(request.GET)
+    form.fields["file"].widget.attrs["list"] = "finding-files"
     findings = queries.list_findings(request.user, batch=batch, org=org, **form.filters())
     return form, findings, Paginator(findings, FINDINGS_PER_PAGE).get_page(request.GET.get("page"))
 
