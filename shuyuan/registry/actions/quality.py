@@ -427,6 +427,21 @@ def dismiss_finding(*, actor: Any, finding: Finding, note: str = "") -> Finding:
     return _decide_finding(actor, finding, FindingStatus.DISMISSED, note)
 
 
+def record_findings_export(
+    *, actor: Any, fmt: str, filters: dict[str, Any], org_path: str = ""
+) -> None:
+    """Record that ``actor`` exported findings (``registry.findings.exported``, with the format
+    and filters). The caller builds the file from ``queries.quality.list_findings``, so only
+    findings the actor may see are exported."""
+    with transaction.atomic():
+        record_audit(
+            "registry.findings.exported",
+            actor=actor,
+            org_path=org_path,
+            extra={"format": fmt, "filters": {k: v for k, v in filters.items() if v}},
+        )
+
+
 # --- survivorship rules ------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
+from shuyuan.core.models import AuditEvent
 from shuyuan.registry.choices import FindingStatus, MatchStatus
 from shuyuan.registry.models import FieldAuthority, Finding, Merge, Person
 
@@ -124,6 +125,12 @@ def test_batch_findings_csv_export_is_neutralised(client_for, school_admin_a, ba
     assert len(rows) == 2  # header + the one validity finding
     value_index = rows[0].index("Value")
     assert rows[1][value_index] == "'=cmd|' /C calc'!A0"
+    event = AuditEvent.objects.get(code="registry.findings.exported")
+    assert event.extra == {
+        "format": "csv",
+        "filters": {"batch": batch_a.pk, "dimension": "validity"},
+    }
+    assert event.actor_id == school_admin_a.pk
 
 
 def test_org_findings_xlsx_export_is_neutralised(client_for, region_admin, tree, batch_a):

@@ -164,10 +164,14 @@ def _findings_page(
     return form, findings, Paginator(findings, FINDINGS_PER_PAGE).get_page(request.GET.get("page"))
 
 
-def _export(request: HttpRequest, findings: Any, basename: str) -> HttpResponse | None:
+def _export(
+    request: HttpRequest, findings: Any, basename: str, filters: dict[str, Any], org_path: str
+) -> HttpResponse | None:
+    """The filtered findings as a download when ``?format=csv|xlsx`` (audited), else ``None``."""
     fmt = request.GET.get("format", "")
     if fmt not in EXPORT_FORMATS:
         return None
+    actions.record_findings_export(actor=request.user, fmt=fmt, filters=filters, org_path=org_path)
     # A streaming response; typed as the views' HttpResponse (Django serves either).
     return cast("HttpResponse", exports.findings_export(findings, fmt, basename))
 
@@ -179,7 +183,13 @@ def batch_findings(request: HttpRequest, pk: int) -> HttpResponse:
     (htmx: #results); ``?format=csv|xlsx`` exports the filtered findings."""
     batch = queries.access_batch(request.user, pk)
     form, findings, page = _findings_page(request, batch=batch, org=None)
-    exported = _export(request, findings, f"findings-batch-{batch.pk}")
+    exported = _export(
+        request,
+        findings,
+        f"findings-batch-{batch.pk}",
+        {"batch": batch.pk, **form.filters()},
+        batch.org.path,
+    )
     if exported is not None:
         return exported
     all_findings = queries.list_findings(request.user, batch=batch)
@@ -205,7 +215,13 @@ def org_findings(request: HttpRequest) -> HttpResponse:
     _require_quality_view(request)
     org_form, org = _picked_org(request)
     form, findings, page = _findings_page(request, batch=None, org=org)
-    exported = _export(request, findings, f"findings-org-{org.pk if org else 'all'}")
+    exported = _export(
+        request,
+        findings,
+        f"findings-org-{org.pk if org else 'all'}",
+        {"org": org.pk if org else None, **form.filters()},
+        org.path if org else "",
+    )
     if exported is not None:
         return exported
     context = {
