@@ -77,3 +77,12 @@ def import_orgs(user: Any) -> QuerySet[Org]:
         .filter(kind__in=("region", "city", "county", "school"))
         .order_by("path")
     )
+
+
+def can_register_sources(user: Any) -> bool:
+    """Whether ``user`` may register source systems somewhere (region administrators)."""
+    from ..permissions import source_rule
+
+    if not getattr(user, "is_authenticated", False) or not getattr(user, "is_active", False):
+        return False
+    return source_rule(user, "change") is not None

@@ -237,12 +237,12 @@ def source_list(request: HttpRequest) -> HttpResponse:
     """Registered source systems, and registering one (invalid: 422 #source-form)."""
     user: Any = request.user
     sources = queries.list_sources(user)
-    can_create = (
-        queries.import_orgs(user).exists() and queries.list_sources(user, "change") is not None
-    )
+    can_create = queries.can_register_sources(user)
     bound = request.method == "POST"
     form = SourceForm(request.POST if bound else None, user=user)
     if bound:
+        if not can_create:
+            raise PermissionDenied()
         if form.is_valid():
             data = form.cleaned_data
             try:
