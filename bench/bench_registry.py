@@ -228,16 +228,23 @@ def main() -> None:
     rows = int(batch.rows_total)
     report = compare_findings(batch, bundle, truth)
 
+    print(
+        f"import: {batch.status}, {import_seconds:.1f} s = {rows / import_seconds:,.0f} rows/s, "
+        f"peak {rss_after:,.0f} MiB; expected findings missing: {len(report.missing)}, "
+        f"findings on clean rows: {len(report.on_clean)}",
+        flush=True,
+    )
+
+    copy_seconds = copy_rows = 0.0
+    if connection.vendor == "postgresql":
+        copy_seconds, copy_rows = copy_baseline(bundle)
+
     reimport: tuple[Any, float, float] | None = None
     if not args.no_reimport:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
         reimport = _import(bundle, city, admin, source)
-
-    copy_seconds = copy_rows = 0.0
-    if connection.vendor == "postgresql":
-        copy_seconds, copy_rows = copy_baseline(bundle)
 
     size_mib = bundle.stat().st_size / 1024**2
     print()
