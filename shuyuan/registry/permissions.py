@@ -29,6 +29,7 @@ teacher who teaches at two schools is visible to both).
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from functools import reduce
 from typing import Any
 
@@ -54,7 +55,9 @@ def _prefix(field: str, paths: list[str]) -> Q | None:
     return reduce(operator.or_, (Q(**{f"{field}__startswith": p}) for p in paths))
 
 
-def _rule(field: str, view_roles: frozenset[str], change_roles: frozenset[str] = MANAGE_ROLES):
+def _rule(
+    field: str, view_roles: frozenset[str], change_roles: frozenset[str] = MANAGE_ROLES
+) -> Callable[[Any, str], Any]:
     """A rule scoping rows by ``field`` (an org path lookup) for view and change."""
 
     def rule(user: Any, action: str) -> Any:
