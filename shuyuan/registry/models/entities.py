@@ -248,19 +248,21 @@ class Person(RosterRecord):
     name = models.CharField(_("name"), max_length=64)
     family_name = models.CharField(_("family name"), max_length=64, blank=True)
     given_name = models.CharField(_("given name"), max_length=64, blank=True)
-    name_key = models.CharField(_("match key"), max_length=64, db_index=True, editable=False)
+    # Indexed by registry_person_match (name_key, birth_date): no index of its own, and no
+    # LIKE index on PostgreSQL (every index costs the import time per row).
+    name_key = models.CharField(_("match key"), max_length=64, editable=False)
     sex = models.CharField(_("sex"), max_length=16, choices=Sex.choices, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     ethnicity = models.CharField(_("ethnicity (GB/T 3304)"), max_length=2, blank=True)
     id_number_cipher = models.BinaryField(_("ID number (encrypted)"), null=True, editable=False)
     id_number_index = models.CharField(
-        _("ID number blind index"), max_length=64, null=True, db_index=True, editable=False
+        _("ID number blind index"), max_length=64, null=True, editable=False
     )
     id_number_masked = models.CharField(_("ID number"), max_length=18, blank=True)
     student_number = models.CharField(_("student-status number"), max_length=32, blank=True)
     mobile_cipher = models.BinaryField(_("mobile (encrypted)"), null=True, editable=False)
     mobile_index = models.CharField(
-        _("mobile blind index"), max_length=64, null=True, db_index=True, editable=False
+        _("mobile blind index"), max_length=64, null=True, editable=False
     )
     mobile_masked = models.CharField(_("mobile number"), max_length=11, blank=True)
     email = models.CharField(_("email"), max_length=254, blank=True)
@@ -303,6 +305,8 @@ class Person(RosterRecord):
         ordering: ClassVar = ["sourced_id"]
         indexes: ClassVar = [
             models.Index(fields=["name_key", "birth_date"], name="registry_person_match"),
+            models.Index(fields=["id_number_index"], name="registry_person_idx"),
+            models.Index(fields=["mobile_index"], name="registry_person_mobile"),
             models.Index(fields=["student_number"], name="registry_person_xjh"),
         ]
 
