@@ -31,6 +31,7 @@ from shuyuan.core.views import FORM_ERRORS, http_errors, render_page, see_other
 from ..actions import imports as actions
 from ..choices import BatchMode, BatchStatus, SourceKind
 from ..importing.engine import effective_status
+from ..importing.types import FILE_ORDER
 from ..models import ImportBatch, SourceSystem
 from ..queries import imports as queries
 
@@ -181,8 +182,8 @@ def _detail_context(request: HttpRequest, batch: ImportBatch) -> dict[str, Any]:
         "can_resume": status == BatchStatus.INTERRUPTED and can(request.user, "change", batch),
         "tables": [
             (name, counts)
-            for name, counts in (batch.counts or {}).items()
-            if isinstance(counts, dict) and "rows" in counts
+            for name in FILE_ORDER
+            if isinstance(counts := (batch.counts or {}).get(name), dict) and "rows" in counts
         ],
         "tobedeleted": (batch.counts or {}).get("tobedeleted") or {},
         "findings": queries.batch_finding_counts(batch),

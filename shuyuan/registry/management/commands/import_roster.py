@@ -16,6 +16,7 @@ from shuyuan.core.models import Org
 from ...actions.imports import resume_import, start_import
 from ...choices import BatchStatus
 from ...importing.engine import CHUNK_SIZE, run_batch
+from ...importing.types import FILE_ORDER
 from ...models import ImportBatch
 from ...queries.imports import batch_finding_counts, batch_for_task, source_by_code
 
@@ -131,7 +132,8 @@ class Command(BaseCommand):
     def _report(self, batch: ImportBatch) -> None:
         out = self.stdout
         out.write(f"Batch {batch.pk}: {batch.status} ({batch.rows_done}/{batch.rows_total} rows)")
-        for table, counts in (batch.counts or {}).items():
+        for table in FILE_ORDER:
+            counts = (batch.counts or {}).get(table)
             if isinstance(counts, dict) and "rows" in counts:
                 out.write(
                     f"  {table:<18} rows {counts['rows']:>9}  created {counts['created']:>9}  "
