@@ -836,6 +836,7 @@ class Importer:
                     "date_last_modified",
                     "provenance",
                     "seen_batch",
+                    *(("merged_into_id",) if model is Person else ()),
                     *value_cols,
                 )
             )
@@ -851,6 +852,7 @@ class Importer:
                     p.row.issues.append(self._duplicate_issue(p.row.sourced_id))
             accepted = [p for p in accepted if not p.row.rejected]
         chunk.rejected += len(pending) - len(accepted)
+        absorbed_ids = self._follow_merges(model, existing, fetch)
         new_rows = [
             p
             for p in accepted
@@ -922,7 +924,29 @@ class Importer:
             )
         if pending and p_is_demographics(pending[0]):
             return  # demographics rows do not list records (users rows did)
-        bulk.mark_seen(model, seen, self.batch.pk)
+        bulk.mark_seen(model, seen + absorbed_ids, self.batch.pk)
+
+    @staticmethod
+    def _follow_merges(
+        model: type[models.Model], existing: dict[str, dict[str, Any]], fetch: tuple[str, ...]
+    ) -> list[int]:
+        """A person merged into another: the source's rows now address the survivor (its
+        fields under the survivor's survivorship). Returns the absorbed records' ids."""
+        if model is not Person:
+            return []
+        absorbed = {k: r for k, r in existing.items() if r.get("merged_into_id")}
+        if not absorbed:
+            return []
+        survivor_ids = [r["merged_into_id"] for r in absorbed.values()]
+        survivors = {
+            row[0]: dict(zip(fetch, row, strict=True))
+            for row in bulk.fetch_by(model, "id", survivor_ids, fetch)
+        }
+        for key, record in absorbed.items():
+            survivor = survivors.get(record["merged_into_id"])
+            if survivor is not None:
+                existing[key] = survivor
+        return [r["id"] for r in absorbed.values()]
 
     def _remember(self, entity: str, p: _Pending) -> None:
         """Add a record created in this chunk to the reference map (later rows refer to it)."""

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shuyuan.core.context import change_context, system_actor
+from shuyuan.core.context import bulk_writes, change_context, system_actor
 from shuyuan.core.models import ChangeRecord
 from shuyuan.core.synthetic import make_id_number
 from shuyuan.identity.models import Role
@@ -417,3 +417,31 @@ def test_parallel_reader_gives_the_same_result(admin, mis, tree, tables, make_so
     assert batch.status == BatchStatus.SUCCEEDED
     serial = import_bundle(admin, make_source(tree.county_a, "mis2", "x/"), tree.county_a, tables)
     assert normalised(batch) == normalised(serial)
+
+
+def test_rows_of_a_merged_record_address_the_survivor(admin, mis, tree, tables, make_source):
+    gat = make_source(tree.county_a, "gat", "gat/", SourceKind.PUBLIC_SECURITY)
+    with change_context(actor=system_actor(), source="system"):
+        FieldAuthority(
+            entity_type="user",
+            field="email",
+            strategy=SurvivorshipStrategy.AUTHORITATIVE,
+            source=gat,
+        ).save()
+    import_bundle(admin, mis, tree.county_a, tables)
+    feed = {"orgs": tables["orgs"], "users": [user("u1", "Other", "Name", ID_U1)]}
+    import_bundle(admin, gat, tree.county_a, feed)
+    survivor = Person.objects.get(sourced_id="u1")
+    alias = Person.objects.get(sourced_id="gat/u1")
+    assert MatchCandidate.objects.filter(left=survivor, right=alias).exists()
+    with change_context(actor=system_actor(), source="system"), bulk_writes():
+        Person.objects.filter(pk=alias.pk).update(merged_into=survivor)  # what a merge does
+    change = {"users": [user("u1", "Other", "Name", ID_U1, email="u1@example.cn")]}
+    batch = import_bundle(
+        admin, gat, tree.county_a, delta(change, "2030-01-01T00:00:00Z"), mode="delta"
+    )
+    survivor.refresh_from_db()
+    assert survivor.email == "u1@example.cn"  # the authoritative source's field
+    assert survivor.provenance["email"] == batch.pk
+    assert survivor.name == NAMES["family_zhang"] + NAMES["given_san"]  # the creator's field
+    assert engine.SOURCE_CONFLICT in codes(batch)
