@@ -53,6 +53,9 @@ class RosterRecord(ChangeLoggedModel):
     )
     date_last_modified = models.DateTimeField(_("last modified"), default=timezone.now)
     provenance = models.JSONField(_("field provenance"), default=dict, blank=True)
+    # No database constraint on the two batch links: the importer sets them to the batch it is
+    # running (which exists), batches are never deleted (PROTECT in Django), and each checked
+    # foreign key costs every imported row a lookup at commit (ADR 0003, set-based writes).
     created_batch = models.ForeignKey(
         ImportBatch,
         verbose_name=_("created by batch"),
@@ -60,6 +63,7 @@ class RosterRecord(ChangeLoggedModel):
         null=True,
         blank=True,
         related_name="+",
+        db_constraint=False,
     )
     last_batch = models.ForeignKey(
         ImportBatch,
@@ -68,6 +72,7 @@ class RosterRecord(ChangeLoggedModel):
         null=True,
         blank=True,
         related_name="+",
+        db_constraint=False,
     )
 
     seen_batch = models.BigIntegerField(
