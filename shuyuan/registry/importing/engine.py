@@ -15,7 +15,9 @@ See docs/apps/registry-import.md for the rules (survivorship, scope, timeliness,
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -300,6 +302,21 @@ class Importer:
         self._maps: dict[str, _RefMap] = {}
         self._seen_demographics: set[str] = set()
         self._deferred_agents: list[tuple[CleanRow, str, int]] = []
+        #: When set, writes are collected here instead of run (the pipelined writer runs them).
+        self.deferred: list[Callable[[], Any]] | None = None
+        #: sourcedIds of the chunk the pipelined writer is still committing.
+        self.inflight_keys: set[str] = set()
+        self._recent_people: list[dict[str, int]] = []
+
+    def keys_of(self, rows: list[CleanRow]) -> set[str]:
+        """The registry sourcedIds of ``rows``."""
+        return {self._prefixed(r.sourced_id) for r in rows}
+
+    def _apply(self, function: Callable[..., Any], *args: Any) -> None:
+        if self.deferred is None:
+            function(*args)
+        else:
+            self.deferred.append(functools.partial(function, *args))
 
     # --- reference maps ---------------------------------------------------------------------
 
@@ -848,7 +865,10 @@ class Importer:
         if not p_is_demographics(accepted[0]):
             for p in accepted:
                 cur = existing.get(self._prefixed(p.row.sourced_id))
-                if cur is not None and cur["seen_batch"] == self.batch.pk:
+                key = self._prefixed(p.row.sourced_id)
+                if (cur is not None and cur["seen_batch"] == self.batch.pk) or (
+                    key in self.inflight_keys
+                ):
                     p.row.issues.append(self._duplicate_issue(p.row.sourced_id))
             accepted = [p for p in accepted if not p.row.rejected]
         chunk.rejected += len(pending) - len(accepted)
@@ -912,7 +932,7 @@ class Importer:
             chunk.changes.append((entity, cur["id"], "update", diff))
             chunk.updated += 1
         for cols, rows in updates.items():
-            bulk.update_rows(model, cols, rows)
+            self._apply(bulk.update_rows, model, cols, rows)
         if term_changes:
             ClassTerm.objects.filter(
                 roster_class_id__in=[p.record_id for p in term_changes]
@@ -924,7 +944,7 @@ class Importer:
             )
         if pending and p_is_demographics(pending[0]):
             return  # demographics rows do not list records (users rows did)
-        bulk.mark_seen(model, seen + absorbed_ids, self.batch.pk)
+        self._apply(bulk.mark_seen, model, seen + absorbed_ids, self.batch.pk)
 
     @staticmethod
     def _follow_merges(
@@ -984,7 +1004,7 @@ class Importer:
                 provenance=self._provenance(tuple(values), skip, provenances, on_postgres),
             )
             rows.append((p.record_id, *(record[f.attname] for f in fields)))
-        bulk.insert_rows(model, attnames, rows)
+        self._apply(bulk.insert_rows, model, attnames, rows)
 
     def _provenance(
         self,
@@ -1117,10 +1137,14 @@ class Importer:
         """A user row's ``agentSourcedIds`` → guardianships with the row's user as the student
         and each agent as the guardian (direction checked against roles at the end)."""
         pairs: list[tuple[CleanRow, str, int]] = []
+        recent: dict[str, int] = {}
         for p in pending:
             if p.row.rejected or p.record_id is None:
                 continue
+            recent[p.row.sourced_id] = p.record_id
             pairs.extend((p.row, agent, p.record_id) for agent in p.row.refs.get("agents") or [])
+        # People of this chunk and the previous one may not be committed yet (pipelined writer).
+        self._recent_people = [self._recent_people[-1], recent] if self._recent_people else [recent]
         self._link_agents(pairs, chunk, file, final=final)
 
     def _link_agents(
@@ -1129,6 +1153,9 @@ class Importer:
         if not pairs:
             return
         people = self.people(agent for _row, agent, _pk in pairs)
+        for recent in self._recent_people:
+            for sid, pk in recent.items():
+                people.setdefault(sid, (pk, None, ""))
         rows: list[_Pending] = []
         for row, agent, student_id in pairs:
             hit = people.get(agent)
@@ -1151,7 +1178,14 @@ class Importer:
                         sourced_id=self._prefixed(row.sourced_id),
                     )
                 else:
-                    self._deferred_agents.append((row, agent, student_id))
+                    slim = CleanRow(
+                        row.entity,
+                        row.file,
+                        row.row,
+                        row.sourced_id,
+                        date_last_modified=row.date_last_modified,
+                    )  # only what the link and its finding need
+                    self._deferred_agents.append((slim, agent, student_id))
                 continue
             link = CleanRow(
                 entity=EntityType.GUARDIANSHIP,
@@ -1190,6 +1224,7 @@ class Importer:
     def finish_agents(self, chunk: _Chunk, file: str) -> None:
         """Agents that were listed after the users who name them (end of the users table)."""
         deferred, self._deferred_agents = self._deferred_agents, []
+        self._recent_people = []
         self._link_agents(deferred, chunk, file, final=True)
 
     # --- writing a chunk --------------------------------------------------------------------
@@ -1355,6 +1390,80 @@ def _cleaned_in_worker(
             worker.terminate()
         worker.join(timeout=5)
         channel.close()
+
+
+#: Tables whose chunks are committed by a writer thread while the next chunk is merged
+#: (PostgreSQL; each chunk only refers to records of earlier tables or to itself).
+PIPELINED = frozenset({"users", "demographics", "roles", "enrollments"})
+
+
+def _pipelined(table: str, *, use_worker: bool) -> bool:
+    """Commit this table's chunks from a writer thread? Only on PostgreSQL, for big files, and
+    never inside a caller's transaction (another connection could not see its rows)."""
+    return (
+        use_worker
+        and table in PIPELINED
+        and bulk.is_postgres()
+        and not transaction.get_connection().in_atomic_block
+    )
+
+
+def _commit_chunk(
+    batch: ImportBatch,
+    importer: Importer,
+    table: str,
+    rows: list[CleanRow],
+    result: _Chunk,
+    ops: list[Callable[[], Any]],
+    counts: dict[str, int],
+) -> None:
+    """Write one merged chunk with its findings, change record and checkpoint (one
+    transaction when called by the writer; the caller's otherwise)."""
+    with transaction.atomic():
+        bulk.relaxed_commit()
+        for op in ops:
+            op()
+        importer.write(table, result)
+        counts["rows"] += len(rows)
+        counts["rejected"] += result.rejected
+        counts["created"] += result.created
+        counts["updated"] += result.updated
+        counts["unchanged"] += result.unchanged
+        _save(
+            batch,
+            rows_done=batch.rows_done + len(rows),
+            checkpoint={"table": table, "row": rows[-1].row},
+            counts=batch.counts,
+            heartbeat_at=timezone.now(),
+        )
+
+
+class _Writer:
+    """One thread (its own database connection) committing chunks in order, one at a time."""
+
+    def __init__(self) -> None:
+        import concurrent.futures
+
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+        self.future: Any = None
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> None:
+        context = contextvars.copy_context()  # the change context and bulk_writes()
+        self.future = self.pool.submit(context.run, function, *args)
+
+    def wait(self) -> None:
+        """Block until the chunk in flight is committed; re-raise its error."""
+        if self.future is not None:
+            future, self.future = self.future, None
+            future.result()
+
+    def close(self) -> None:
+        from django.db import connections
+
+        try:
+            self.pool.submit(connections.close_all).result()
+        finally:
+            self.pool.shutdown(wait=True)
 
 
 def _save(batch: ImportBatch, **fields: Any) -> None:
@@ -1524,25 +1633,33 @@ def _run(
                 [clean(r) for r in raw]
                 for raw in _chunks(table.rows(start_row=max(start, 2)), chunk_size)
             )
-        for rows in chunks:
-            with transaction.atomic():
-                bulk.relaxed_commit()
-                result = importer.process(table.name, table.file, rows)
-                importer.write(table.name, result)
-                counts["rows"] += len(rows)
-                counts["rejected"] += result.rejected
-                counts["created"] += result.created
-                counts["updated"] += result.updated
-                counts["unchanged"] += result.unchanged
-                _save(
-                    batch,
-                    rows_done=batch.rows_done + len(rows),
-                    checkpoint={"table": table.name, "row": rows[-1].row},
-                    counts=batch.counts,
-                    heartbeat_at=timezone.now(),
-                )
-            if progress:
-                progress(batch, table.name, counts["rows"], table_total)
+        writer = _Writer() if _pipelined(table.name, use_worker=use_worker) else None
+        try:
+            for rows in chunks:
+                if writer is None:
+                    with transaction.atomic():
+                        bulk.relaxed_commit()
+                        result = importer.process(table.name, table.file, rows)
+                        _commit_chunk(batch, importer, table.name, rows, result, [], counts)
+                else:
+                    # Merge this chunk (reads only) while the writer commits the previous one.
+                    importer.deferred = []
+                    result = importer.process(table.name, table.file, rows)
+                    ops, importer.deferred = importer.deferred, None
+                    writer.wait()
+                    importer.inflight_keys = importer.keys_of(rows)
+                    writer.submit(
+                        _commit_chunk, batch, importer, table.name, rows, result, ops, counts
+                    )
+                if progress:
+                    progress(batch, table.name, counts["rows"], table_total)
+            if writer is not None:
+                writer.wait()
+        finally:
+            importer.deferred = None
+            importer.inflight_keys = set()
+            if writer is not None:
+                writer.close()
         if table.name == "users":
             with transaction.atomic():
                 chunk = _Chunk()

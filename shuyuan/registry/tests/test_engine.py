@@ -445,3 +445,26 @@ def test_rows_of_a_merged_record_address_the_survivor(admin, mis, tree, tables, 
     assert survivor.provenance["email"] == batch.pk
     assert survivor.name == NAMES["family_zhang"] + NAMES["given_san"]  # the creator's field
     assert engine.SOURCE_CONFLICT in codes(batch)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pipelined_writer_gives_the_same_result(tree, make_user, make_source, tables):
+    """With committed data (no test transaction), PostgreSQL commits chunks from a writer thread
+    while the next chunk is merged; the records are those of a serial import."""
+    from shuyuan.registry.actions.imports import start_import
+    from shuyuan.registry.testing import build_bundle
+
+    admin = make_user(Role.PLATFORM_ADMIN)
+    mis = make_source(tree.county_a, "mis")
+    batch = start_import(
+        actor=admin,
+        source=mis,
+        org=tree.county_a,
+        uploaded_file=__import__("io").BytesIO(build_bundle(tables)),
+        file_name="roster.zip",
+        run=False,
+    )
+    engine.run_batch(batch, chunk_size=1, parallel=True)
+    assert batch.status == BatchStatus.SUCCEEDED, batch.error
+    serial = import_bundle(admin, make_source(tree.county_a, "mis2", "x/"), tree.county_a, tables)
+    assert normalised(batch) == normalised(serial)
