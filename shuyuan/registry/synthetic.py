@@ -42,7 +42,8 @@ from typing import Any, Final
 from shuyuan.core import validators
 from shuyuan.core.synthetic import make_credit_code
 
-from .testing import MANIFEST_FILES
+from .importing.readers import MANIFEST_FILE_ORDER, standard_header
+from .importing.types import FILE_ORDER
 
 __all__ = [
     "DEFECT_KINDS",
@@ -62,139 +63,23 @@ __all__ = [
 DATA_DIR: Final = Path(__file__).resolve().parent / "data"
 
 #: The files a region bundle holds, in the order they are written.
-FILES: Final = (
-    "orgs",
-    "academicSessions",
-    "courses",
-    "classes",
-    "users",
-    "demographics",
-    "roles",
-    "enrollments",
-)
+FILES: Final = FILE_ORDER
 
 #: Columns of each file: the OneRoster 1.2.1 CSV binding's, then the ``metadata.cn.*`` ones.
-HEADERS: Final[dict[str, tuple[str, ...]]] = {
+_METADATA_COLUMNS: dict[str, tuple[str, ...]] = {
     "orgs": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "name",
-        "type",
-        "identifier",
-        "parentSourcedId",
         "metadata.cn.creditCode",
         "metadata.cn.divisionCode",
     ),
-    "academicSessions": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "title",
-        "type",
-        "startDate",
-        "endDate",
-        "parentSourcedId",
-        "schoolYear",
-    ),
-    "courses": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "schoolYearSourcedId",
-        "title",
-        "courseCode",
-        "grades",
-        "orgSourcedId",
-        "subjects",
-        "subjectCodes",
-    ),
-    "classes": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "title",
-        "grades",
-        "courseSourcedId",
-        "classCode",
-        "classType",
-        "location",
-        "schoolSourcedId",
-        "termSourcedIds",
-        "subjects",
-        "subjectCodes",
-        "periods",
-    ),
     "users": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "enabledUser",
-        "username",
-        "userIds",
-        "givenName",
-        "familyName",
-        "middleName",
-        "identifier",
-        "email",
-        "sms",
-        "phone",
-        "agentSourcedIds",
-        "grades",
-        "password",
-        "userMasterIdentifier",
-        "preferredGivenName",
-        "preferredMiddleName",
-        "preferredFamilyName",
-        "primaryOrgSourcedId",
-        "pronouns",
         "metadata.cn.fullName",
         "metadata.cn.idNumber",
         "metadata.cn.studentNumber",
     ),
-    "roles": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "userSourcedId",
-        "roleType",
-        "role",
-        "beginDate",
-        "endDate",
-        "orgSourcedId",
-        "userProfileSourcedId",
-    ),
-    "enrollments": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "classSourcedId",
-        "schoolSourcedId",
-        "userSourcedId",
-        "role",
-        "primary",
-        "beginDate",
-        "endDate",
-    ),
-    "demographics": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "birthDate",
-        "sex",
-        "americanIndianOrAlaskaNative",
-        "asian",
-        "blackOrAfricanAmerican",
-        "nativeHawaiianOrOtherPacificIslander",
-        "white",
-        "demographicRaceTwoOrMoreRaces",
-        "hispanicOrLatinoEthnicity",
-        "countryOfBirthCode",
-        "stateOfBirthAbbreviation",
-        "cityOfBirth",
-        "publicSchoolResidenceStatus",
-        "metadata.cn.ethnicity",
-    ),
+    "demographics": ("metadata.cn.ethnicity",),
+}
+HEADERS: Final[dict[str, tuple[str, ...]]] = {
+    table: standard_header(table) + _METADATA_COLUMNS.get(table, ()) for table in FILE_ORDER
 }
 
 TRUTH_HEADER: Final = ("file", "row", "column", "code", "kind")
@@ -1138,7 +1023,7 @@ def write_region(
         writer.writerow(["propertyName", "value"])
         writer.writerow(["manifest.version", "1.0"])
         writer.writerow(["oneroster.version", "1.2"])
-        for name in MANIFEST_FILES:
+        for name in MANIFEST_FILE_ORDER:
             writer.writerow([f"file.{name}", "bulk" if name in FILES else "absent"])
         zf.writestr(_member("manifest.csv"), manifest.getvalue().encode("utf-8"))
         for name in FILES:

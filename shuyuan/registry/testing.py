@@ -14,32 +14,11 @@ from shuyuan.core.context import change_context, system_actor
 from shuyuan.core.models import Org
 
 from .choices import SourceKind
+from .importing.readers import MANIFEST_FILE_ORDER
 from .models import SourceSystem
 
 #: Every data file the manifest must mention (OneRoster 1.2 CSV binding §1.2).
-MANIFEST_FILES = (
-    "academicSessions",
-    "categories",
-    "classes",
-    "classResources",
-    "courses",
-    "courseResources",
-    "demographics",
-    "enrollments",
-    "lineItemLearningObjectiveIds",
-    "lineItems",
-    "lineItemScoreScales",
-    "orgs",
-    "resources",
-    "resultLearningObjectiveIds",
-    "results",
-    "resultScoreScales",
-    "roles",
-    "scoreScales",
-    "userProfiles",
-    "userResources",
-    "users",
-)
+MANIFEST_FILES = MANIFEST_FILE_ORDER
 
 
 def build_bundle(

@@ -43,6 +43,7 @@ from .types import FILE_ORDER, BundleError, Issue, RawRow
 
 __all__ = [
     "MANIFEST_FILES",
+    "MANIFEST_FILE_ORDER",
     "SHAPE_KEY",
     "STANDARD_COLUMNS",
     "UNSUPPORTED_FILES",
@@ -53,6 +54,7 @@ __all__ = [
     "open_bundle",
     "open_file",
     "required_columns",
+    "standard_header",
 ]
 
 #: Largest CSV field the parser accepts; a longer one is ``FIELD_TOO_LARGE`` (the rules report
@@ -101,25 +103,31 @@ STANDARD_COLUMNS: Final[dict[str, tuple[tuple[str, bool], ...]]] = {
     for table, spec in _SPEC.items()
 }
 
-#: Every data file a manifest may list (OneRoster 1.2 CSV binding §1.2).
-MANIFEST_FILES: Final = frozenset(
-    {
-        *FILE_ORDER,
-        "categories",
-        "classResources",
-        "courseResources",
-        "lineItemLearningObjectiveIds",
-        "lineItems",
-        "lineItemScoreScales",
-        "resources",
-        "resultLearningObjectiveIds",
-        "results",
-        "resultScoreScales",
-        "scoreScales",
-        "userProfiles",
-        "userResources",
-    }
+#: Every data file a manifest lists, in the binding's order (OneRoster 1.2 CSV binding §1.2).
+MANIFEST_FILE_ORDER: Final = (
+    "academicSessions",
+    "categories",
+    "classes",
+    "classResources",
+    "courses",
+    "courseResources",
+    "demographics",
+    "enrollments",
+    "lineItemLearningObjectiveIds",
+    "lineItems",
+    "lineItemScoreScales",
+    "orgs",
+    "resources",
+    "resultLearningObjectiveIds",
+    "results",
+    "resultScoreScales",
+    "roles",
+    "scoreScales",
+    "userProfiles",
+    "userResources",
+    "users",
 )
+MANIFEST_FILES: Final = frozenset(MANIFEST_FILE_ORDER)
 UNSUPPORTED_FILES: Final = MANIFEST_FILES - set(FILE_ORDER)
 _MODES: Final = frozenset({"absent", "bulk", "delta"})
 _IGNORED_MEMBERS: Final = ("__MACOSX/", ".DS_Store")
@@ -128,6 +136,11 @@ _IGNORED_MEMBERS: Final = ("__MACOSX/", ".DS_Store")
 def required_columns(table: str) -> frozenset[str]:
     """The required standard columns of a OneRoster file (``users`` → sourcedId, ...)."""
     return frozenset(name for name, required in STANDARD_COLUMNS[table] if required)
+
+
+def standard_header(table: str) -> tuple[str, ...]:
+    """The standard columns of ``table`` in the binding's order (for writers of bundles)."""
+    return tuple(name for name, _required in STANDARD_COLUMNS[table])
 
 
 def warning(code: str, message: str, file: str) -> Issue:

@@ -43,6 +43,8 @@ from django.db.models import Q, QuerySet
 from shuyuan.core.models import Org
 
 from ..choices import RecordStatus
+from ..importing.readers import MANIFEST_FILE_ORDER, standard_header
+from ..importing.types import FILE_ORDER
 from ..models import (
     AcademicSession,
     ClassTerm,
@@ -57,149 +59,17 @@ from ..models import (
 
 CHUNK = 2000
 SYSTEM_NAME = "Shuyuan"
-MANIFEST_FILES = (
-    "academicSessions",
-    "categories",
-    "classes",
-    "classResources",
-    "courses",
-    "courseResources",
-    "demographics",
-    "enrollments",
-    "lineItemLearningObjectiveIds",
-    "lineItems",
-    "lineItemScoreScales",
-    "orgs",
-    "resources",
-    "resultLearningObjectiveIds",
-    "results",
-    "resultScoreScales",
-    "roles",
-    "scoreScales",
-    "userProfiles",
-    "userResources",
-    "users",
-)
-HEADERS: dict[str, tuple[str, ...]] = {
-    "orgs": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "name",
-        "type",
-        "identifier",
-        "parentSourcedId",
-    ),
-    "academicSessions": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "title",
-        "type",
-        "startDate",
-        "endDate",
-        "parentSourcedId",
-        "schoolYear",
-    ),
-    "courses": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "schoolYearSourcedId",
-        "title",
-        "courseCode",
-        "grades",
-        "orgSourcedId",
-        "subjects",
-        "subjectCodes",
-    ),
-    "classes": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "title",
-        "grades",
-        "courseSourcedId",
-        "classCode",
-        "classType",
-        "location",
-        "schoolSourcedId",
-        "termSourcedIds",
-        "subjects",
-        "subjectCodes",
-        "periods",
-    ),
+_METADATA_COLUMNS: dict[str, tuple[str, ...]] = {
     "users": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "enabledUser",
-        "username",
-        "userIds",
-        "givenName",
-        "familyName",
-        "middleName",
-        "identifier",
-        "email",
-        "sms",
-        "phone",
-        "agentSourcedIds",
-        "grades",
-        "password",
-        "userMasterIdentifier",
-        "preferredGivenName",
-        "preferredMiddleName",
-        "preferredFamilyName",
-        "primaryOrgSourcedId",
-        "pronouns",
         "metadata.cn.fullName",
         "metadata.cn.studentNumber",
         "metadata.cn.idNumberMasked",
         "metadata.cn.mobileMasked",
     ),
-    "roles": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "userSourcedId",
-        "roleType",
-        "role",
-        "beginDate",
-        "endDate",
-        "orgSourcedId",
-        "userProfileSourcedId",
-    ),
-    "enrollments": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "classSourcedId",
-        "schoolSourcedId",
-        "userSourcedId",
-        "role",
-        "primary",
-        "beginDate",
-        "endDate",
-    ),
-    "demographics": (
-        "sourcedId",
-        "status",
-        "dateLastModified",
-        "birthDate",
-        "sex",
-        "americanIndianOrAlaskaNative",
-        "asian",
-        "blackOrAfricanAmerican",
-        "nativeHawaiianOrOtherPacificIslander",
-        "white",
-        "demographicRaceTwoOrMoreRaces",
-        "hispanicOrLatinoEthnicity",
-        "countryOfBirthCode",
-        "stateOfBirthAbbreviation",
-        "cityOfBirth",
-        "publicSchoolResidenceStatus",
-        "metadata.cn.ethnicity",
-    ),
+    "demographics": ("metadata.cn.ethnicity",),
+}
+HEADERS: dict[str, tuple[str, ...]] = {
+    table: standard_header(table) + _METADATA_COLUMNS.get(table, ()) for table in FILE_ORDER
 }
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -487,7 +357,7 @@ def write_bundle(org: Org, out_file: IO[bytes], *, user: Any = None) -> dict[str
         writer.writerow(["propertyName", "value"])
         writer.writerow(["manifest.version", "1.0"])
         writer.writerow(["oneroster.version", "1.2"])
-        for name in MANIFEST_FILES:
+        for name in MANIFEST_FILE_ORDER:
             writer.writerow([f"file.{name}", "bulk" if counts.get(name) else "absent"])
         writer.writerow(["source.systemName", SYSTEM_NAME])
         zf.writestr("manifest.csv", manifest.getvalue().encode("utf-8"))

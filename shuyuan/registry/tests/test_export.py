@@ -11,8 +11,9 @@ import pytest
 from shuyuan.core.context import bulk_writes, change_context, system_actor
 from shuyuan.core.models import AuditEvent
 from shuyuan.identity.models import Role
+from shuyuan.registry.importing.readers import MANIFEST_FILES
 from shuyuan.registry.models import Person
-from shuyuan.registry.oneroster.export import HEADERS, MANIFEST_FILES, cell, write_bundle
+from shuyuan.registry.oneroster.export import HEADERS, cell, write_bundle
 from shuyuan.registry.oneroster.testing import roster
 
 __all__ = ["roster"]
