@@ -8,6 +8,7 @@ pytest_plugins = [
     "shuyuan.core.testing.fixtures",
     "shuyuan.identity.testing",
     "shuyuan.registry.testing",
+    "shuyuan.resources.testing",
 ]
 
 

@@ -48,6 +48,7 @@ from shuyuan.core.schemas import ErrorOut, FieldErrorOut
 from shuyuan.identity.actions import authenticate_token
 from shuyuan.identity.api import router as identity_router
 from shuyuan.registry.api import router as registry_router
+from shuyuan.resources.api import router as resources_router
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +192,7 @@ api = NinjaAPI(
 api.add_router("/core/", core_router)
 api.add_router("/identity/", identity_router)
 api.add_router("/registry/", registry_router)
+api.add_router("/resources/", resources_router)
 
 
 # --- errors ------------------------------------------------------------------------------------

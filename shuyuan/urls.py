@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("orgs/", include("shuyuan.core.urls")),
     path("registry/", include("shuyuan.registry.urls")),
+    path("resources/", include("shuyuan.resources.urls")),
     path("ims/oneroster/rostering/v1p2/", include("shuyuan.registry.oneroster.urls")),
     path("ims/oneroster/token", include("shuyuan.registry.oneroster.token_urls")),
     path("", include("shuyuan.identity.urls")),

@@ -1,0 +1,5 @@
+"""Resources API: evaluation (see docs/apps/resources.md)."""
+
+from ninja import Router
+
+router = Router(tags=["resources"])

@@ -1,0 +1,5 @@
+"""Resources pages: evaluation."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

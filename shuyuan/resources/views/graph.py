@@ -1,0 +1,5 @@
+"""Resources pages: graph."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

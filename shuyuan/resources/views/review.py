@@ -1,0 +1,5 @@
+"""Resources pages: review."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""Resources pages: search."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,5 @@
+"""Resources pages: submission."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
