@@ -9,6 +9,7 @@ class ResourcesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import permissions
+        from . import handlers, permissions
 
         permissions.register()
+        assert handlers  # importing the package connects the receivers

@@ -1,0 +1,1 @@
+"""Receivers: certificates (connected by importing this module in ``ResourcesConfig.ready``)."""

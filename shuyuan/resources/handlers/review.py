@@ -1,0 +1,1 @@
+"""Receivers: review (connected by importing this module in ``ResourcesConfig.ready``)."""

@@ -1,0 +1,1 @@
+"""Receivers: search (connected by importing this module in ``ResourcesConfig.ready``)."""
