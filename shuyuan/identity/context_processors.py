@@ -51,6 +51,14 @@ BASE_DATA_RECORD_ROLES = frozenset(
     }
 )
 BASE_DATA_QUALITY_ROLES = frozenset({Role.REGION_ADMIN, Role.SCHOOL_ADMIN, Role.AUDITOR})
+
+#: Roles of the resources app (``resources.permissions``: ``SUBMIT_ROLES``, ``REVIEW_ROLES``,
+#: ``STAFF_ROLES``; repeated here because identity sits below resources).
+RESOURCE_SUBMIT_ROLES = frozenset(
+    {Role.REGION_ADMIN, Role.SCHOOL_ADMIN, Role.TEACHER, Role.HEAD_TEACHER}
+)
+RESOURCE_REVIEW_ROLES = frozenset({Role.RESOURCE_REVIEWER})
+RESOURCE_STAFF_ROLES = frozenset({Role.REGION_ADMIN, Role.SCHOOL_ADMIN, Role.RESOURCE_REVIEWER})
 BASE_DATA_MANAGE_ROLES = frozenset({Role.REGION_ADMIN, Role.SCHOOL_ADMIN})
 
 
@@ -144,6 +152,16 @@ def build_navigation(request: HttpRequest) -> list[NavItem]:
                 children=base_data,
             )
         )
+    resources = _resource_items(roles, platform_admin, path)
+    if resources:
+        items.append(
+            NavItem(
+                "resources",
+                _("Resources"),
+                active=any(child.active for child in resources),
+                children=resources,
+            )
+        )
     account: list[NavItem] = []
     for key, name, label in (
         ("mfa_setup", "identity:mfa_setup", _("Two-step sign-in")),
@@ -163,6 +181,61 @@ def build_navigation(request: HttpRequest) -> list[NavItem]:
                 children=account,
             )
         )
+    return items
+
+
+def _resource_items(roles: set[str], platform_admin: bool, path: str) -> list[NavItem]:
+    """The resources group: search and the graph for everyone, the rest by role. Every page
+    sits under /resources/, so only the longest matching entry is marked current."""
+    entries = (
+        ("resource_search", "resources:search_home", _("Find resources"), True),
+        ("resource_for_you", "resources:eval_for_you", _("Suggested for me"), True),
+        ("knowledge_graph", "resources:graph_home", _("Knowledge graph"), True),
+        (
+            "my_resources",
+            "resources:submit_mine",
+            _("My resources"),
+            bool(roles & RESOURCE_SUBMIT_ROLES),
+        ),
+        (
+            "review_queue",
+            "resources:review_queue",
+            _("Review queue"),
+            bool(roles & RESOURCE_REVIEW_ROLES),
+        ),
+        (
+            "reviewer_assignments",
+            "resources:review_assignments",
+            _("Reviewer assignments"),
+            bool(roles & BASE_DATA_MANAGE_ROLES),
+        ),
+        (
+            "moderation",
+            "resources:eval_moderation",
+            _("Comment moderation"),
+            bool(roles & RESOURCE_STAFF_ROLES),
+        ),
+        (
+            "retirement",
+            "resources:eval_retirement",
+            _("Retirement"),
+            bool(roles & RESOURCE_STAFF_ROLES),
+        ),
+        (
+            "sensitive_words",
+            "resources:submit_words",
+            _("Sensitive words"),
+            Role.REGION_ADMIN in roles,
+        ),
+    )
+    items: list[NavItem] = []
+    for key, name, label, shown in entries:
+        url = _url(name) if (shown or platform_admin) else None
+        if url:
+            items.append(NavItem(key, label, url))
+    matches = [item for item in items if _is_active(path, item.url)]
+    if matches:
+        max(matches, key=lambda item: len(item.url)).active = True
     return items
 
 

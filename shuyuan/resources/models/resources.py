@@ -87,7 +87,7 @@ class Resource(ChangeLoggedModel):
         blank=True,
         related_name="+",
     )
-    knowledge_points = models.ManyToManyField(
+    knowledge_points: models.ManyToManyField[KnowledgePoint, ResourceTag] = models.ManyToManyField(
         KnowledgePoint,
         verbose_name=_("knowledge points"),
         through="ResourceTag",
