@@ -18,6 +18,7 @@ PRODUCTION = {
     "SHUYUAN_ALLOWED_HOSTS": "edu.example.cn",
     "SHUYUAN_PII_KEYS": "1:00112233445566778899aabbccddeeff",
     "SHUYUAN_BLIND_INDEX_KEY": "ab" * 32,
+    "SHUYUAN_RESOURCES_CERT_SIGNING_KEY": "39" * 32,
     "DJANGO_SETTINGS_MODULE": "shuyuan.settings.base",
 }
 
@@ -49,7 +50,13 @@ def test_production_check_deploy_has_no_warnings():
 
 @pytest.mark.parametrize(
     "missing",
-    ["SHUYUAN_SECRET_KEY", "SHUYUAN_DATABASE_URL", "SHUYUAN_PII_KEYS", "SHUYUAN_BLIND_INDEX_KEY"],
+    [
+        "SHUYUAN_SECRET_KEY",
+        "SHUYUAN_DATABASE_URL",
+        "SHUYUAN_PII_KEYS",
+        "SHUYUAN_BLIND_INDEX_KEY",
+        "SHUYUAN_RESOURCES_CERT_SIGNING_KEY",
+    ],
 )
 def test_production_without_required_variable_refuses_to_start(missing):
     env = {k: v for k, v in PRODUCTION.items() if k != missing}
