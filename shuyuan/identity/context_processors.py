@@ -190,7 +190,7 @@ def _resource_items(roles: set[str], platform_admin: bool, path: str) -> list[Na
     entries = (
         ("resource_search", "resources:search_home", _("Find resources"), True),
         ("resource_for_you", "resources:eval_for_you", _("Suggested for me"), True),
-        ("knowledge_graph", "resources:graph_home", _("Knowledge graph"), True),
+        ("knowledge_graph", "resources:graph_index", _("Knowledge graph"), True),
         (
             "my_resources",
             "resources:submit_mine",

@@ -17,6 +17,8 @@ DEFAULTS: dict[str, Any] = {
     # SM2 private key (64 hex digits) that signs inclusion certificates. Required in production;
     # development derives one from SHUYUAN_SECRET_KEY.
     "RESOURCES_CERT_SIGNING_KEY": "",
+    # Public keys (hex) of retired certificate signing keys, still accepted when verifying.
+    "RESOURCES_CERT_PREVIOUS_PUBLIC_KEYS": (),
     # Certificate numbers are <prefix>-<year>-<sequence>.
     "RESOURCES_CERT_PREFIX": "SYZY",
 }
