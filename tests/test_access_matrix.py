@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from shuyuan.resources.actions.submission import create_resource, submit_version
 from shuyuan.resources.choices import ProviderKind, ResourceType, Stage
@@ -33,7 +34,7 @@ def draft(res_world, django_capture_on_commit_callbacks):
         chapter=None,
         resource_type=ResourceType.VIRTUAL_LAB,
         licence="CC BY 4.0",
-        licence_expires=dt.date.today() + dt.timedelta(days=365),
+        licence_expires=timezone.localdate() + dt.timedelta(days=365),
         external_url="https://lab.example.cn/pythagoras",
     )
     version = resource.versions.get()
@@ -67,7 +68,7 @@ def test_a_draft_is_invisible_across_orgs(res_world, draft, client_for, who):
 
 
 def test_the_submitter_and_the_region_reviewer_see_it(res_world, draft, client_for):
-    resource, version, task = draft
+    resource, _version, task = draft
     submitter = client_for(res_world.teacher_a)
     assert submitter.get(f"/resources/{resource.pk}/manage/").status_code == 200
     assert submitter.get(f"/api/v1/resources/submissions/{resource.pk}").status_code == 200

@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from . import crypto
 from .context import ChangeContextError, get_change_context, require_change_context
@@ -467,7 +468,9 @@ class AuditEvent(models.Model):
     org_path = models.CharField(_("org path"), max_length=255, blank=True, db_index=True)
     subject_type = models.CharField(_("subject type"), max_length=100, blank=True)
     subject_id = models.CharField(_("subject id"), max_length=64, blank=True)
-    subject_repr = models.CharField(_("subject"), max_length=200, blank=True)
+    subject_repr = models.CharField(
+        pgettext_lazy("audit event", "subject"), max_length=200, blank=True
+    )
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=255, blank=True)
     request_id = models.CharField(_("request id"), max_length=64, blank=True)

@@ -13,6 +13,7 @@ from .resources import (
     version_upload_to,
 )
 from .review import ReviewerAssignment, ReviewTask
+from .search import SearchDocument
 
 __all__ = [
     "AuditFinding",
@@ -27,6 +28,7 @@ __all__ = [
     "ResourceVersion",
     "ReviewTask",
     "ReviewerAssignment",
+    "SearchDocument",
     "SensitiveWordList",
     "Subject",
     "TextbookEdition",

@@ -386,6 +386,19 @@ def test_page_filters_htmx_and_bad_input(corpus, client_for):
         assert client.get("/resources/", {"q": query}).status_code == 200
 
 
+def test_page_pinyin_query_marks_title_and_snippet(corpus, client_for):
+    body = client_for(corpus["w"].student_a).get("/resources/", {"q": "ggdl"}).content.decode()
+    assert body.count("<mark>勾股定理</mark>") == 2  # title and description
+    assert "Quality 5 of 5" in body  # quality score 90
+    assert 'value="ggdl"' in body
+
+
+def test_page_without_parameters_lists_by_quality(corpus, client_for):
+    body = client_for(corpus["w"].student_a).get("/resources/").content.decode()
+    assert body.index("勾股定理") < body.index("牛顿第一定律") < body.index("一元二次方程")
+    assert "3 resources found" in body
+
+
 def test_page_needs_sign_in(client):
     response = client.get("/resources/")
     assert response.status_code == 302
@@ -415,6 +428,12 @@ def test_api_filters_and_errors(corpus, client_for):
     response = client.get("/api/v1/resources/search", {"q": "x" * 10_000 + '"NEAR('})
     assert response.status_code == 200
     assert client.get("/api/v1/resources/search", {"per_page": 500}).status_code == 422
+    data = client.get(
+        "/api/v1/resources/search", {"q": "kejian", "knowledge_point": "math-pythagoras"}
+    ).json()
+    assert [i["id"] for i in data["items"]] == [corpus["pyth"].pk]
+    response = client.get("/api/v1/resources/search", {"grade": "13"})
+    assert response.status_code == 422
 
 
 def test_api_needs_authentication(client):

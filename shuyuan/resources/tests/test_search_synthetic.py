@@ -61,8 +61,9 @@ def test_make_resources_creates_listed_indexed_and_logged(res_world):
 
 def test_make_resources_command(res_world):
     out = StringIO()
-    call_command("make_resources", "30", "--user", "teacher_a", "--seed", "2", stdout=out,
-                 verbosity=0)
+    call_command(
+        "make_resources", "30", "--user", "teacher_a", "--seed", "2", stdout=out, verbosity=0
+    )
     assert "Created 30 synthetic resources" in out.getvalue()
     assert SearchDocument.objects.count() == 30
     with pytest.raises(CommandError):
