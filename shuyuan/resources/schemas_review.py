@@ -9,7 +9,8 @@ from ninja import Field, Schema
 
 from shuyuan.core.schemas import DbId, InSchema
 
-from .choices import AuditSeverity, ReviewDecision, ReviewStage, ReviewTaskStatus, VersionStatus
+from .choices import AuditSeverity, ReviewDecision, ReviewStage, ReviewTaskStatus
+from .schemas_submission import VersionMetadataOut
 
 
 class AccountRefOut(Schema):
@@ -20,33 +21,12 @@ class AccountRefOut(Schema):
     real_name: str
 
 
-class ReviewVersionOut(Schema):
+class ReviewVersionOut(VersionMetadataOut):
     """The version a task reviews: its metadata and file facts (not the file itself)."""
 
-    id: int
-    resource_id: int
-    number: int
-    status: VersionStatus
-    review_stage: str
-    title: str
-    description: str
-    subject_id: int
     subject_name: str
-    stage: str
-    grade: str
-    edition_id: int | None
-    chapter_id: int | None
-    resource_type: str
-    licence: str
-    licence_expires: dt.date | None
-    external_url: str
-    file_name: str
-    file_size: int | None
-    mime_type: str
-    content_sm3: str
     org_id: int
     org_name: str
-    submitted_at: dt.datetime | None
 
     @staticmethod
     def resolve_subject_name(obj: Any) -> str:

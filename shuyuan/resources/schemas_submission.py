@@ -54,8 +54,9 @@ class VersionChangeForm(Schema):
     change_note: str | None = Field(None, max_length=2000)
 
 
-class VersionOut(Schema):
-    """One version: metadata, file facts (SM3 of the content, detected type) and audit state."""
+class VersionMetadataOut(Schema):
+    """A version's metadata and file facts (SM3 of the content, detected type); the review API
+    extends it."""
 
     id: int
     resource_id: int
@@ -77,16 +78,21 @@ class VersionOut(Schema):
     file_size: int | None
     mime_type: str
     content_sm3: str
-    completeness: float | None
-    audited_at: dt.datetime | None
     submitted_at: dt.datetime | None
-    decided_at: dt.datetime | None
-    created_at: dt.datetime
-    change_note: str
 
     @staticmethod
     def resolve_review_stage(obj: ResourceVersion) -> str:
         return obj.review_stage or ""
+
+
+class VersionOut(VersionMetadataOut):
+    """One version: metadata, file facts and audit state."""
+
+    completeness: float | None
+    audited_at: dt.datetime | None
+    decided_at: dt.datetime | None
+    created_at: dt.datetime
+    change_note: str
 
 
 class ResourceOut(Schema):

@@ -581,6 +581,7 @@ def update_version(
             raise conflict("VERSION_CHANGED", _("The version changed meanwhile; reload it."))
         meta.apply(version)
         version.change_note = note
+        version.submitted_at = None  # edited: submit again to audit what it is now
         if version.status == VersionStatus.REJECTED:
             version.status = VersionStatus.DRAFT
             version.review_stage = ""
@@ -696,7 +697,10 @@ def submit_version(*, actor: Any, version: ResourceVersion, source: str = "ui") 
         raise InvalidInput(_("Some fields need correcting."), errors=problems)
     actor_id = getattr(actor, "pk", None)
     version_id = version.pk
-    with transaction.atomic():
+    with transaction.atomic(), change_context(actor=actor, source=source):
+        # A draft with ``submitted_at`` is waiting for its audit (the pages say so).
+        version.submitted_at = timezone.now()
+        version.save()
         transaction.on_commit(lambda: _enqueue_audit(version_id, actor_id))
     return version
 

@@ -188,3 +188,28 @@ def test_word_list_page(res_world, client_for, post):
     assert SensitiveWordList.objects.active() == first
     page = client.get(reverse("resources:submit_words"))
     assert "赌博" in page.content.decode()
+
+
+def test_a_submitted_draft_says_its_audit_is_running(res_world, client_for, post):
+    w = res_world
+    client = client_for(w.teacher_a)
+    post(client, reverse("resources:submit_create"), form_data(w))
+    resource = Resource.objects.get()
+    version = resource.versions.get()
+    # The audit task is enqueued on commit; here the commit never comes, as while a worker is busy.
+    response = client.post(reverse("resources:submit_version_submit", args=[version.pk]))
+    assert response.status_code == 303
+    version.refresh_from_db()
+    assert version.status == VersionStatus.DRAFT and version.submitted_at is not None
+    manage = client.get(reverse("resources:submit_manage", args=[resource.pk]))
+    assert b"the automatic check is running" in manage.content
+    # Editing the draft again takes it back to "not checked yet".
+    post(
+        client,
+        reverse("resources:submit_version_edit", args=[version.pk]),
+        form_data(w, title="Pythagorean theorem, second try", file=""),
+    )
+    version.refresh_from_db()
+    assert version.submitted_at is None
+    manage = client.get(reverse("resources:submit_manage", args=[resource.pk]))
+    assert b"Not checked yet" in manage.content
