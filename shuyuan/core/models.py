@@ -259,8 +259,9 @@ class ChangeLoggedModel(models.Model):
 
     def changelog_snapshot(self) -> dict[str, Any]:
         snapshot: dict[str, Any] = {}
+        deferred = self.get_deferred_fields()  # once: it walks every field itself
         for field in self._meta.concrete_fields:
-            if field.attname in self.get_deferred_fields():
+            if field.attname in deferred:
                 continue
             value = getattr(self, field.attname)
             snapshot[field.attname] = _jsonable(value)

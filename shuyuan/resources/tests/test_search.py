@@ -438,3 +438,97 @@ def test_api_filters_and_errors(corpus, client_for):
 
 def test_api_needs_authentication(client):
     assert client.get("/api/v1/resources/search", {"q": "x"}).status_code == 401
+
+
+# --- filter terms, exact-match bonus, capped counts --------------------------------------------
+
+
+def test_documents_hold_filter_and_exact_terms(corpus):
+    w = corpus["w"]
+    facets = SearchDocument.objects.get(resource_id=corpus["pyth"].pk).facets.split()
+    assert f"s{w.math.pk}" in facets
+    assert {"stjunior", "g08", "tcourseware", f"k{w.kp.pk}"} <= set(facets)
+    assert tokenize.exact_term("勾股定理") in facets
+    assert tokenize.exact_term("勾股定理").startswith(tokenize.EXACT_MARK)
+    # Untagged resources have no exact term.
+    facets = SearchDocument.objects.get(resource_id=corpus["phys"].pk).facets.split()
+    assert not [t for t in facets if t.startswith(tokenize.EXACT_MARK)]
+
+
+def test_exact_terms_of_a_query():
+    assert tokenize.exact_term(" 勾股 定理！") == tokenize.exact_term("勾股定理")
+    assert tokenize.exact_term("ＡＢ c") == "xabc"
+    assert tokenize.exact_term("!!") == ""
+    clauses = tokenize.parse_query("勾股定理 视频")
+    exact = tokenize.exact_terms("勾股定理 视频", clauses)
+    assert tokenize.exact_term("勾股定理") in exact
+    assert tokenize.exact_term("勾股定理视频") in exact
+    assert tokenize.exact_terms("", []) == []
+
+
+def test_exact_knowledge_point_name_ranks_first(res_world):
+    w = res_world
+    with change_context(actor=system_actor(), source="system"):
+        w.kp.name = "勾股定理"
+        w.kp.save()
+        converse = w.kp.__class__(
+            code="math-pythagoras-converse",
+            name="勾股定理的逆定理",
+            subject=w.math,
+            stage="junior",
+            grade="08",
+        )
+        converse.save(force_insert=True)
+    # The converse resource has the better quality and the shorter text: without the bonus it
+    # would rank first for the query naming the other point.
+    other = _listed(w, "勾股定理的逆定理", "勾股定理", kp=converse, quality=100)
+    exact = _listed(
+        w, "勾股定理课件与练习及拓展阅读材料", "勾股定理的证明与应用举例", kp=w.kp, quality=0
+    )
+    assert _ids(search_resources(w.teacher_a, "勾股定理")) == [exact.pk, other.pk]
+    assert _ids(search_resources(w.teacher_a, "勾股定理的逆定理"))[0] == other.pk
+    scores = {h.resource.pk: h.score for h in search_resources(w.teacher_a, "勾股定理").hits}
+    clauses = tokenize.parse_query("勾股定理")
+    plain = {
+        h.resource_id: h.score
+        for h in backends.backend().search(clauses, backends.Filters(), 10).hits
+    }
+    assert scores[exact.pk] == pytest.approx(plain[exact.pk] * backends.EXACT_BONUS)
+    assert scores[other.pk] == pytest.approx(plain[other.pk])
+
+
+def test_filters_combine_with_text_inside_the_index(corpus):
+    w = corpus["w"]
+    extra = _listed(w, "勾股定理微课", "勾股定理", resource_type=ResourceType.MICRO_LESSON)
+    engine = backends.backend()
+    clauses = tokenize.parse_query("勾股定理")
+    both = engine.search(
+        clauses, backends.Filters(subject_id=w.math.pk, resource_type="micro_lesson"), 10
+    )
+    assert [h.resource_id for h in both.hits] == [extra.pk]
+    none = engine.search(clauses, backends.Filters(subject_id=w.physics.pk, grade="08"), 10)
+    assert none.hits == [] and none.total == 0
+
+
+def test_counts_are_capped(corpus, monkeypatch):
+    w = corpus["w"]
+    monkeypatch.setattr(backends, "CANDIDATES", 2)
+    page = search_resources(w.teacher_b, "")
+    assert page.total == 2 and page.exact is False
+    page = search_resources(w.teacher_b, "", subject="math")
+    assert page.total == 2 and page.exact is False
+    assert len(page.hits) == 2
+    page = search_resources(w.teacher_b, "", subject="physics")
+    assert page.total == 1 and page.exact is True
+
+
+def test_results_need_no_query_per_hit(corpus, django_assert_num_queries):
+    page = search_resources(corpus["w"].teacher_b, "")
+    assert len(page.hits) == 3
+    with django_assert_num_queries(0):
+        for hit in page.hits:
+            version = hit.resource.listed_version
+            assert version.title and version.description
+            assert version.subject.code and version.subject.name
+            assert version.get_resource_type_display() and version.stage and version.grade
+            assert hit.resource.provider_name and hit.resource.quality_score is not None
