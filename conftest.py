@@ -9,6 +9,7 @@ pytest_plugins = [
     "shuyuan.identity.testing",
     "shuyuan.registry.testing",
     "shuyuan.resources.testing",
+    "shuyuan.learning.testing",
 ]
 
 

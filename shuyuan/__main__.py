@@ -36,6 +36,7 @@ def _run(argv: list[str]) -> None:
     if not args.no_demo:
         call_command("load_demo")
         call_command("load_resource_demo")
+        call_command("load_learning_demo")
     url = f"http://{args.host}:{args.port}/"
     sys.stdout.write(f"\nShuyuan is running at {url}  (API docs: {url}api/v1/docs)\n\n")
     sys.stdout.flush()

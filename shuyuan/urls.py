@@ -10,6 +10,8 @@ urlpatterns = [
     path("orgs/", include("shuyuan.core.urls")),
     path("registry/", include("shuyuan.registry.urls")),
     path("resources/", include("shuyuan.resources.urls")),
+    path("learning/", include("shuyuan.learning.urls")),
+    path("xapi/", include("shuyuan.learning.xapi.urls")),
     path("ims/oneroster/rostering/v1p2/", include("shuyuan.registry.oneroster.urls")),
     path("ims/oneroster/token", include("shuyuan.registry.oneroster.token_urls")),
     path("", include("shuyuan.identity.urls")),

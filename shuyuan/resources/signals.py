@@ -17,3 +17,7 @@ version_listed = Signal()
 #: What search shows of a resource changed (listed, retired, retagged, re-scored).
 #: kwargs: ``resource_id``.
 resource_changed = Signal()
+
+#: A listed resource was used (viewed, downloaded, completed) and the use was counted.
+#: kwargs: ``event_id`` (the ``UsageEvent``), ``resource_id``, ``user_id``, ``kind``.
+resource_used = Signal()

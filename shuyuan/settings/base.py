@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "shuyuan.identity",
     "shuyuan.registry",
     "shuyuan.resources",
+    "shuyuan.learning",
 ]
 
 MIDDLEWARE = [
@@ -302,3 +303,12 @@ if not DEVELOPMENT and not RESOURCES_CERT_SIGNING_KEY:
     raise ImproperlyConfigured("SHUYUAN_RESOURCES_CERT_SIGNING_KEY is required in production.")
 RESOURCES_CERT_PREFIX = env("RESOURCES_CERT_PREFIX", "SYZY") or "SYZY"
 RESOURCES_CERT_PREVIOUS_PUBLIC_KEYS = env_list("RESOURCES_CERT_PREVIOUS_PUBLIC_KEYS")
+
+# --- learning (xAPI LRS, learning spaces); defaults in shuyuan/learning/conf.py ----------------
+LEARNING_XAPI_ACCOUNT_HOMEPAGE = (
+    env("LEARNING_XAPI_ACCOUNT_HOMEPAGE", "https://shuyuan.example.cn/")
+    or "https://shuyuan.example.cn/"
+)
+LEARNING_XAPI_PAGE_SIZE = int(env("LEARNING_XAPI_PAGE_SIZE", "100") or 100)
+LEARNING_XAPI_MAX_BODY_BYTES = int(env("LEARNING_XAPI_MAX_BODY_BYTES", str(20 * 1024**2)) or 0)
+LEARNING_XAPI_TOKEN_SECONDS = int(env("LEARNING_XAPI_TOKEN_SECONDS", "3600") or 3600)

@@ -125,6 +125,8 @@ def record_usage(
 ) -> UsageEvent | None:
     """Count one use of a listed resource ``actor`` can see and return its event.
 
+    Sends ``signals.resource_used`` (the learning app records it in the LRS).
+
     A view is counted once per account and resource in ``VIEW_WINDOW`` (the latest view event
     decides); a repeated view returns ``None``. Downloads and completions always count.
     """
@@ -144,6 +146,13 @@ def record_usage(
         if counter is not None:
             setattr(resource, counter, F(counter) + 1)
             resource.save(update_fields=[counter])
+        signals.resource_used.send(
+            sender=UsageEvent,
+            event_id=event.pk,
+            resource_id=resource.pk,
+            user_id=actor.pk,
+            kind=kind,
+        )
     return event
 
 

@@ -18,7 +18,7 @@ from shuyuan.core.errors import NotFound
 
 from .. import permissions
 from ..choices import ModerationStatus, ResourceStatus
-from ..models import Certificate, ExpertEvaluation, Rating, Resource, ResourceTag
+from ..models import Certificate, ExpertEvaluation, Rating, Resource, ResourceTag, UsageEvent
 
 VERSION_RELATED = (
     "listed_version",
@@ -186,3 +186,9 @@ def retirement_list(user: Any, *, retired: bool = False) -> QuerySet[Resource]:
             "retirement_flag", "quality_score", "pk"
         )
     return qs.select_related("listed_version", "org")
+
+
+def usage_event_for_task(event_id: int) -> UsageEvent | None:
+    """A usage event with its resource and account, for background tasks (no viewer: tasks
+    act for the platform), or ``None`` if it is gone."""
+    return UsageEvent.objects.select_related("resource", "user").filter(pk=event_id).first()

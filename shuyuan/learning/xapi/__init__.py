@@ -1,0 +1,1 @@
+"""The xAPI Learning Record Store: validation, storage keys, the HTTP resources under /xapi/."""
