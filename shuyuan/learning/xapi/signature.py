@@ -142,4 +142,3 @@ def verify_statement_signature(token: bytes, statement: dict[str, Any]) -> None:
         original["id"] = received["id"]
     if not statements_equal(original, received):
         raise SignatureError("The signed Statement differs from the Statement received.")
-
