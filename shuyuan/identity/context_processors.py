@@ -95,6 +95,12 @@ def build_navigation(request: HttpRequest) -> list[NavItem]:
             platform_admin or bool(roles & CATALOG_ROLES),
         ),
         (
+            "lrs_clients",
+            "learning:client_list",
+            _("LRS clients"),
+            platform_admin or bool(roles & BASE_DATA_MANAGE_ROLES),
+        ),
+        (
             "changelog",
             "core:changelog",
             _("Change log"),
