@@ -690,6 +690,36 @@ class Server:
             self.process.kill()
 
 
+def _cpu_split(server: Server) -> dict[str, float]:
+    """Cumulative CPU seconds of the server's processes, of every ``postgres`` process (other
+    databases' too), of this process, and of the rest of the machine (from /proc/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    server_pids = set(server.pids())
+    totals = {"server": 0.0, "postgres": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if int(entry.name) in server_pids:
+            totals["server"] += seconds
+        elif comm == "postgres":
+            totals["postgres"] += seconds
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    totals["client"] = usage.ru_utime + usage.ru_stime
+    busy = sum(int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:9])
+    idle = sum(int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[4:6])
+    totals["other"] = (
+        (busy - idle) / tick - totals["server"] - totals["postgres"] - totals["client"]
+    )
+    return totals
+
+
 def _headers() -> dict[str, str]:
     token = base64.b64encode(f"{LOAD_KEY}:{SECRET}".encode()).decode()
     return {
@@ -758,6 +788,7 @@ def _post_phase(
             stored[0] += count
             errors.extend(bad)
 
+    cpu_before = _cpu_split(server)
     started = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
     for thread in threads:
@@ -765,9 +796,17 @@ def _post_phase(
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
+    cpu = {k: v - cpu_before[k] for k, v in _cpu_split(server).items()}
     print(
         f"{label:<22} {stored[0] / elapsed:8,.0f} statements/s  ({stored[0]:,} in {elapsed:.1f} s, "
         f"{len(latencies):,} requests, {args.clients} clients)  request {_pct(latencies)}"
+    )
+    print(
+        "    CPU seconds per second of wall time: "
+        f"server workers {cpu['server'] / elapsed:.2f}, "
+        f"PostgreSQL {cpu['postgres'] / elapsed:.2f}, "
+        f"load generator {cpu['client'] / elapsed:.2f}, "
+        f"everything else {cpu['other'] / elapsed:.2f} (of {os.cpu_count()} cores)"
     )
     if errors:
         print(

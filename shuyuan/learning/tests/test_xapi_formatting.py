@@ -134,7 +134,7 @@ def test_format_statement_ids_substatement_reduced_inside() -> None:
     }
     result = format_statement(statement, fmt="ids", languages=[])
     assert result["object"]["actor"] == {"objectType": "Agent", "mbox": "mailto:a@example.com"}
-    assert result["object"]["object"] == {"objectType": "Activity", "id": ACTIVITY["id"]}
+    assert result["object"]["object"] == {"id": ACTIVITY["id"]}  # XAPI-00171: the id alone
 
 
 def test_format_statement_ids_statementref_unchanged() -> None:

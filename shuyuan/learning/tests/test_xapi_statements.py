@@ -661,14 +661,28 @@ def test_alternate_syntax_put_with_headers_in_form(xapi: XapiClient) -> None:
     assert get_json(xapi, {"statementId": sid})["id"] == sid
 
 
-def test_alternate_syntax_unsupported_form_version_falls_back_to_header(xapi: XapiClient) -> None:
+def test_alternate_syntax_form_version_is_the_request_version(xapi: XapiClient) -> None:
     sid = str(uuid.uuid4())
     fields = {
         "statementId": sid,
         "content": json.dumps(statement()),
         "X-Experience-API-Version": "0.8",
     }
-    assert _form(xapi, "PUT", fields).status_code == 204
+    assert _form(xapi, "PUT", fields).status_code == 400
+    assert xapi.get(URL, {"statementId": sid}).status_code == 404
+
+
+def test_alternate_syntax_without_body_is_400_in_the_request_version(xapi: XapiClient) -> None:
+    response = xapi.request("POST", URL + "?method=PUT", version="1.0.3")
+    assert response.status_code == 400
+    assert response["X-Experience-API-Version"] == "1.0.3"
+
+
+@pytest.mark.parametrize("path", [URL, "/xapi/activities", "/xapi/agents"])
+def test_unknown_method_is_405_before_authentication(xapi: XapiClient, path: str) -> None:
+    response = xapi.delete(path, auth=False, version="1.0.1")
+    assert response.status_code == 405
+    assert "DELETE" not in response["Allow"]
 
 
 def test_alternate_syntax_errors(xapi: XapiClient) -> None:

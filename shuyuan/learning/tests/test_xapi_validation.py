@@ -1381,3 +1381,33 @@ def test_statements_equal_substatement_compared_deeply() -> None:
     assert statements_equal(a, b)
     b["object"]["result"]["success"] = False
     assert not statements_equal(a, b)
+
+
+def test_empty_activity_definition_is_accepted() -> None:
+    statement = {
+        "actor": {"mbox": "mailto:a@example.com"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"},
+        "object": {"objectType": "Activity", "id": "http://example.com/a", "definition": {}},
+    }
+    assert validate_statement(statement, version=V2) is statement
+
+
+@pytest.mark.parametrize(
+    ("signed", "received", "equal"),
+    [
+        ("P1DT12H36M0.12S", "P1DT12H36M0.1237S", True),
+        ("PT1.5S", "PT1.50S", True),
+        ("PT1S", "PT1.009S", True),
+        ("PT1.12S", "PT1.13S", False),
+        ("PT1H", "PT60M", False),
+    ],
+)
+def test_durations_compare_to_hundredths(signed: str, received: str, equal: bool) -> None:
+    base = {
+        "actor": {"mbox": "mailto:a@example.com"},
+        "verb": {"id": "http://adlnet.gov/expapi/verbs/attempted"},
+        "object": {"id": "http://example.com/a"},
+    }
+    a = {**base, "result": {"duration": signed}}
+    b = {**base, "result": {"duration": received}}
+    assert statements_equal(a, b) is equal

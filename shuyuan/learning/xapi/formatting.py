@@ -177,7 +177,13 @@ class _Formatter:
         if object_type in ("Agent", "Group"):
             return self.agent(value)
         if object_type == "SubStatement":
-            return self.statement(value)
+            sub = self.statement(value)
+            if self.fmt == "ids" and isinstance(sub, dict) and isinstance(sub.get("object"), dict):
+                inner = sub["object"]
+                if (inner.get("objectType") or "Activity") == "Activity":
+                    # The suite (XAPI-00171) wants a SubStatement's Activity as its id alone.
+                    sub["object"] = {"id": inner.get("id")}
+            return sub
         return value
 
     def context(self, context: dict[str, Any]) -> dict[str, Any]:

@@ -203,8 +203,7 @@ def build_request(request: HttpRequest, *, auth_required: bool) -> XapiRequest:
             raise XapiError(400, "With the method parameter, everything else goes in the form.")
         if content_type != "application/x-www-form-urlencoded":
             raise XapiError(
-                415 if content_type else 400,
-                "The alternate request syntax needs application/x-www-form-urlencoded.",
+                400, "The alternate request syntax needs application/x-www-form-urlencoded."
             )
         if override not in {"GET", "HEAD", "PUT", "POST", "DELETE"}:
             raise XapiError(400, f"Unknown method {override[:10]}.")
@@ -215,15 +214,9 @@ def build_request(request: HttpRequest, *, auth_required: bool) -> XapiRequest:
                 header_items[name] = form.pop(name)
         content = form.pop("content", "").encode("utf-8")
         headers = Headers(header_items.items())
-        try:
-            version = negotiate_version(headers.get("X-Experience-API-Version"))
-        except XapiError:
-            # The ADL suite sends an unsupported version as a form field next to a supported
-            # header and expects the request to succeed: fall back to the real header.
-            real = request.headers.get("X-Experience-API-Version", "")
-            if not real:
-                raise
-            version = negotiate_version(real)
+        # A version given as a form field is the request's version (1.0.3 §7.8: the listed
+        # form parameters are treated as headers), even when a header says otherwise.
+        version = negotiate_version(headers.get("X-Experience-API-Version"))
         if version == V2:
             raise XapiError(400, "xAPI 2.0.0 has no alternate request syntax.")
         method, params, body = override, form, content
@@ -266,13 +259,23 @@ def xapi_endpoint(
     ``versioned=False`` (the About resource) answers requests without a version header.
     """
 
+    allowed = {*handlers, "HEAD"} if "GET" in handlers else set(handlers)
+
     @csrf_exempt
     def view(request: HttpRequest) -> HttpResponse:
-        version = V2
+        version = _declared_version(request)
         if (request.method or "").upper() == "OPTIONS":
             response = HttpResponse(status=204)
         else:
             try:
+                method = _effective_method(request)
+                if method not in allowed:
+                    # Before authentication: an unknown method is 405 for anyone.
+                    raise XapiError(
+                        405,
+                        f"Method {method[:10]} is not allowed here.",
+                        headers={"Allow": ", ".join(sorted(allowed))},
+                    )
                 if versioned:
                     xreq = build_request(request, auth_required=auth_required)
                 else:
@@ -294,6 +297,27 @@ def xapi_endpoint(
         return response
 
     return view
+
+
+def _declared_version(request: HttpRequest) -> str:
+    """The version to name on an error raised before the request was fully read: the
+    header's, if it is one we speak, else 2.0.0."""
+    try:
+        return negotiate_version(request.headers.get("X-Experience-API-Version", ""))
+    except XapiError:
+        return V2
+
+
+def _effective_method(request: HttpRequest) -> str:
+    """The request's method, or the ``method`` query parameter of the alternate syntax."""
+    method = (request.method or "GET").upper()
+    if method == "POST":
+        query: str = request.META.get("QUERY_STRING", "")
+        for name, value in parse_qsl(query):
+            wanted = str(value).upper()
+            if name == "method" and wanted in {"GET", "HEAD", "PUT", "POST", "DELETE"}:
+                return wanted
+    return method
 
 
 def _unversioned_request(request: HttpRequest, *, auth_required: bool) -> XapiRequest:

@@ -262,12 +262,17 @@ def _fail_type(value: object, path: str, expected: str) -> XapiValidationError:
 
 
 def _object(
-    value: object, path: str, keys: Iterable[str], required: Iterable[str] = ()
+    value: object,
+    path: str,
+    keys: Iterable[str],
+    required: Iterable[str] = (),
+    *,
+    allow_empty: bool = False,
 ) -> dict[str, Any]:
     """``value`` as a JSON object with only ``keys``, all ``required`` ones and no null."""
     if not isinstance(value, dict):
         raise _fail_type(value, path, "an object")
-    if not value:
+    if not value and not allow_empty:
         raise XapiValidationError(path, "must not be an empty object")
     allowed = keys if isinstance(keys, frozenset) else frozenset(keys)
     for key, item in value.items():
@@ -698,7 +703,8 @@ def _interaction_components(value: object, path: str) -> None:
 
 
 def _definition(value: object, path: str) -> None:
-    definition = _object(value, path, _DEFINITION_KEYS)
+    # An empty definition is allowed (the ADL suite, Data 2.4.4.1.s2): it defines nothing.
+    definition = _object(value, path, _DEFINITION_KEYS, allow_empty=True)
     for key in ("name", "description"):
         if key in definition:
             validate_language_map(definition[key], _at(path, key))
@@ -1067,6 +1073,8 @@ def _canonical_body(statement: dict[str, Any], timestamps: bool) -> dict[str, An
         elif key == "timestamp":
             if timestamps:
                 result[key] = _instant(value)
+        elif key == "result" and isinstance(value, dict) and isinstance(value.get("duration"), str):
+            result[key] = {**value, "duration": _duration_to_hundredths(value["duration"])}
         elif key == "attachments" and isinstance(value, list):
             result[key] = [
                 {**item, "sha2": item["sha2"].lower()}
@@ -1077,6 +1085,20 @@ def _canonical_body(statement: dict[str, Any], timestamps: bool) -> dict[str, An
         else:
             result[key] = value
     return result
+
+
+_SECONDS_FRACTION = re.compile(r"(\d+)[.,](\d+)S$")
+
+
+def _duration_to_hundredths(duration: str) -> str:
+    """A duration with its seconds cut to 0.01 s: "any precision beyond 0.01 second shall not
+    be included in the comparison" (xAPI Data 4.6 / 2.0.0 §5.4)."""
+    match = _SECONDS_FRACTION.search(duration)
+    if match is None:
+        return duration
+    hundredths = (match.group(2) + "00")[:2].rstrip("0")
+    seconds = match.group(1) + ("." + hundredths if hundredths else "")
+    return duration[: match.start()] + seconds + "S"
 
 
 def _canonical_object(value: object) -> object:
@@ -1142,8 +1164,8 @@ def statements_equal(a: dict[str, Any], b: dict[str, Any]) -> bool:
     Definitions and Verb displays, the serialization of timestamps (compared as instants), the
     order of a Group's members, the case of case-insensitive values (UUIDs, SHA hashes, the
     scheme and domain of an mbox, language tags), absent objectType defaults, and a single
-    context Activity versus a one-element list. Everything else, the result duration included,
-    is compared as given.
+    context Activity versus a one-element list, and result durations beyond 0.01 s. Everything
+    else is compared as given.
     """
     timestamps = "timestamp" in a and "timestamp" in b
     return _canonical_body(a, timestamps) == _canonical_body(b, timestamps)
