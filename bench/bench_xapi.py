@@ -20,7 +20,7 @@ What it does:
    index keys from ``xapi.keys``, one agent row for the actor and one for the authority, one
    activity row for the object and each context activity). 20,000 learners (account agents,
    log-normal activity), 30 ADL / Tin Can verbs (skewed), 50,000 activities in 1,000 courses
-   and 10 subjects (Zipf popularity), registrations on ~40%, result on scoring verbs,
+   and 10 subjects (Zipf popularity), registrations on ~42%, result on scoring verbs,
    contextActivities on ~70%, ``stored`` increasing over one year. Generation runs in
    ``--workers`` processes; the secondary indexes and unique/foreign-key constraints of the
    three tables are dropped before the load and recreated from their own catalog
@@ -31,11 +31,12 @@ What it does:
    port and drives it from ``--clients`` threads (``http.client``, keep-alive, Basic auth,
    ``X-Experience-API-Version: 2.0.0``):
    ``single``: POST one statement per request for ``--duration`` s; ``batch``: POST arrays
-   of 100; statements/s and request p50/p95. ``get``: ``--queries`` GET /xapi/statements
-   with ``agent`` + ``verb`` + ``since`` drawn from the preloaded distribution (20% of the
-   verbs uniform, so rare ones give empty pages), one client at a time after 50 warm-up
-   requests: p50/p95/p99 ms and mean result count; then ``agent`` alone and ``activity``
-   alone (a third as many each).
+   of 100 (fresh UUIDs every run); statements/s, request p50/p95/p99 and the CPU cores busy
+   in the server workers, PostgreSQL, this load generator and the rest of the machine.
+   ``get``: ``--queries`` GET /xapi/statements with ``agent`` + ``verb`` + ``since`` drawn
+   from the preloaded distribution (20% of the verbs uniform, so rare ones give empty pages),
+   one client at a time after 50 warm-up requests: p50/p95/p99 ms and mean result count; then
+   ``agent`` alone and ``activity`` alone (a third as many each).
 4. Peak memory: VmHWM of each gunicorn process, ru_maxrss of the loader and its workers.
 
 Needs gunicorn in the venv (``.venv/bin/pip install gunicorn``). Never part of pytest.
@@ -690,34 +691,64 @@ class Server:
             self.process.kill()
 
 
-def _cpu_split(server: Server) -> dict[str, float]:
-    """Cumulative CPU seconds of the server's processes, of every ``postgres`` process (other
-    databases' too), of this process, and of the rest of the machine (from /proc/stat)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    server_pids = set(server.pids())
-    totals = {"server": 0.0, "postgres": 0.0}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat.rsplit(")", 1)[1].split()
-        seconds = (int(fields[11]) + int(fields[12])) / tick
-        if int(entry.name) in server_pids:
-            totals["server"] += seconds
-        elif comm == "postgres":
-            totals["postgres"] += seconds
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    totals["client"] = usage.ru_utime + usage.ru_stime
-    busy = sum(int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:9])
-    idle = sum(int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[4:6])
-    totals["other"] = (
-        (busy - idle) / tick - totals["server"] - totals["postgres"] - totals["client"]
-    )
-    return totals
+class CpuMeter:
+    """CPU seconds used during a phase by the server's processes, by ``postgres`` processes
+    (every database's, including backends that exit during the phase: /proc is sampled every
+    0.2 s), by this process, and by the rest of the machine (from /proc/stat)."""
+
+    def __init__(self, server: Server) -> None:
+        self.server_pids = set(server.pids())
+        self.tick = os.sysconf("SC_CLK_TCK")
+        self.first: dict[int, float] = {}
+        self.last: dict[int, tuple[str, float]] = {}
+        self.stop = threading.Event()
+        self.first = {pid: cpu for pid, (_kind, cpu) in self._sample().items()}
+        self.machine0 = self._machine()
+        self.client0 = self._client()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _sample(self) -> dict[int, tuple[str, float]]:
+        found: dict[int, tuple[str, float]] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            pid = int(entry.name)
+            comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+            kind = "server" if pid in self.server_pids else "postgres" if comm == "postgres" else ""
+            if kind:
+                fields = stat.rsplit(")", 1)[1].split()
+                found[pid] = (kind, (int(fields[11]) + int(fields[12])) / self.tick)
+        return found
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.2):
+            self.last.update(self._sample())
+
+    def _machine(self) -> float:
+        values = [int(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:9]]
+        return (sum(values) - values[3] - values[4]) / self.tick
+
+    @staticmethod
+    def _client() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    def result(self) -> dict[str, float]:
+        self.stop.set()
+        self.thread.join()
+        self.last.update(self._sample())
+        totals = {"server": 0.0, "postgres": 0.0}
+        for pid, (kind, cpu) in self.last.items():
+            totals[kind] += cpu - self.first.get(pid, 0.0)
+        totals["client"] = self._client() - self.client0
+        machine = self._machine() - self.machine0
+        totals["other"] = machine - totals["server"] - totals["postgres"] - totals["client"]
+        return totals
 
 
 def _headers() -> dict[str, str]:
@@ -756,9 +787,12 @@ def _pct(values: list[float]) -> str:
 def _post_phase(
     args: Any, server: Server, universe: Universe, label: str, batch: int | None
 ) -> None:
-    """``--clients`` threads POST statements (one object, or arrays of ``batch``)."""
-    deadline = time.perf_counter() + args.duration
+    """``--clients`` threads POST statements (one object, or arrays of ``batch``).
+
+    Each client first sends one untimed request (the first requests of a fresh gunicorn worker
+    thread take seconds: connections, lazy imports), then all start together."""
     lock = threading.Lock()
+    ready = threading.Barrier(args.clients + 1)
     latencies: list[float] = []
     stored = [0]
     errors: list[Outcome] = []
@@ -769,15 +803,21 @@ def _post_phase(
         mine: list[float] = []
         count = 0
         bad: list[Outcome] = []
-        while time.perf_counter() < deadline:
+        warm_up = True
+        deadline = 0.0
+        while warm_up or time.perf_counter() < deadline:
             now = time.time()
             items = []
             for _ in range(batch or 1):
                 body, *_rest = universe.statement(rng, now - rng.uniform(0, 60))
-                items.append({"id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), **body})
+                items.append({"id": str(uuid.uuid4()), **body})  # new ids on every run
             payload = json.dumps(items if batch else items[0], ensure_ascii=False).encode()
             outcome = _request(conn, "POST", "/xapi/statements", payload)
-            if outcome.status == 200:
+            if warm_up:
+                warm_up = False
+                ready.wait()
+                deadline = time.perf_counter() + args.duration
+            elif outcome.status == 200:
                 count += len(items)
                 mine.append(outcome.ms)
             else:
@@ -788,15 +828,16 @@ def _post_phase(
             stored[0] += count
             errors.extend(bad)
 
-    cpu_before = _cpu_split(server)
-    started = time.perf_counter()
     threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
     for thread in threads:
         thread.start()
+    ready.wait()
+    meter = CpuMeter(server)
+    started = time.perf_counter()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
-    cpu = {k: v - cpu_before[k] for k, v in _cpu_split(server).items()}
+    cpu = meter.result()
     print(
         f"{label:<22} {stored[0] / elapsed:8,.0f} statements/s  ({stored[0]:,} in {elapsed:.1f} s, "
         f"{len(latencies):,} requests, {args.clients} clients)  request {_pct(latencies)}"

@@ -421,7 +421,11 @@ def _insert(prepared: list[_Prepared], caller: Caller, now: dt.datetime) -> None
     _bulk_insert(
         StatementAgent,
         ("statement", "agent_key"),
-        [(pk, key) for pk, p in zip(pks, new, strict=True) for key in sorted(p.agent_keys)],
+        [
+            (pk, key)
+            for pk, p in zip(pks, new, strict=True)
+            for key in sorted(p.agent_keys - {p.actor_key, p.object_key})
+        ],
     )
     _bulk_insert(
         StatementActivity,
@@ -429,7 +433,9 @@ def _insert(prepared: list[_Prepared], caller: Caller, now: dt.datetime) -> None
         [
             (pk, key)
             for pk, p in zip(pks, new, strict=True)
-            for key in sorted({keys.activity_key(str(a["id"])) for a in p.activities})
+            for key in sorted(
+                {keys.activity_key(str(a["id"])) for a in p.activities} - {p.object_key}
+            )
         ],
     )
 

@@ -155,10 +155,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='statement',
-            index=models.Index(fields=['actor_key', 'stored'], name='learning_stmt_actor'),
-        ),
-        migrations.AddIndex(
-            model_name='statement',
             index=models.Index(fields=['actor_key', 'verb_key', 'stored'], name='learning_stmt_actor_verb'),
         ),
         migrations.AddIndex(

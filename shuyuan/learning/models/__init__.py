@@ -6,8 +6,9 @@ xAPI Learning Record Store (``xapi.py``)
     keys, the verb's, the registration, the statement a StatementRef points to, ``stored``.
     Keys are short digests of an Agent's objectType + inverse functional identifier, an
     activity IRI or a verb IRI (``xapi.keys``), so indexes stay small at tens of millions of
-    rows. ``StatementAgent`` and ``StatementActivity`` list every agent and activity a
-    statement mentions, for ``related_agents`` / ``related_activities`` queries.
+    rows. ``StatementAgent`` and ``StatementActivity`` list the other agents and activities a
+    statement mentions (authority, context, SubStatement), for ``related_agents`` /
+    ``related_activities`` queries.
     A statement is voided only by a voiding statement, which sets ``voided`` on its target.
     ``Attachment`` holds attachment bodies by SHA-2, shared by the statements that cite them.
     ``Activity`` is the LRS's canonical definition of an activity. ``Document`` holds the

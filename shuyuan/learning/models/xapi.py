@@ -122,7 +122,6 @@ class Statement(models.Model):
         verbose_name_plural = _("xAPI statements")
         indexes: ClassVar = [
             models.Index(fields=["stored", "id"], name="learning_stmt_stored"),
-            models.Index(fields=["actor_key", "stored"], name="learning_stmt_actor"),
             models.Index(
                 fields=["actor_key", "verb_key", "stored"], name="learning_stmt_actor_verb"
             ),
@@ -145,7 +144,9 @@ class Statement(models.Model):
 
 
 class StatementAgent(models.Model):
-    """An agent or identified group a statement mentions anywhere (for ``related_agents``)."""
+    """An agent or identified group a statement mentions beyond its actor and object
+    (authority, context, SubStatement), for ``related_agents``; the actor and object are
+    matched on ``Statement``'s own indexed columns, so they are not repeated here."""
 
     statement = models.ForeignKey(
         Statement,
@@ -168,7 +169,8 @@ class StatementAgent(models.Model):
 
 
 class StatementActivity(models.Model):
-    """An activity a statement mentions anywhere (for ``related_activities``)."""
+    """An activity a statement mentions beyond its object (context Activities, a
+    SubStatement's object), for ``related_activities``."""
 
     statement = models.ForeignKey(
         Statement,

@@ -82,9 +82,14 @@ def _content_filter(query: StatementQuery) -> Q:
     condition = Q()
     if query.agent_key:
         if query.related_agents:
-            condition &= Q(
-                pk__in=StatementAgent.objects.filter(agent_key=query.agent_key).values(
-                    "statement_id"
+            # The side table holds the mentions beyond the actor and the object (see models).
+            condition &= (
+                Q(actor_key=query.agent_key)
+                | Q(object_key=query.agent_key)
+                | Q(
+                    pk__in=StatementAgent.objects.filter(agent_key=query.agent_key).values(
+                        "statement_id"
+                    )
                 )
             )
         else:
@@ -93,7 +98,7 @@ def _content_filter(query: StatementQuery) -> Q:
         condition &= Q(verb_key=query.verb_key)
     if query.activity_key:
         if query.related_activities:
-            condition &= Q(
+            condition &= Q(object_key=query.activity_key) | Q(
                 pk__in=StatementActivity.objects.filter(activity_key=query.activity_key).values(
                     "statement_id"
                 )
