@@ -17,11 +17,12 @@ What it does:
 2. Preloads N synthetic statements with ``COPY`` straight into ``learning_statement``,
    ``learning_statementagent``, ``learning_statementactivity`` (and ``learning_activity``),
    in the exact stored format ``actions.statements.store_statements`` writes (``data`` JSON,
-   index keys from ``xapi.keys``, one agent row for the actor and one for the authority, one
-   activity row for the object and each context activity). 20,000 learners (account agents,
-   log-normal activity), 30 ADL / Tin Can verbs (skewed), 50,000 activities in 1,000 courses
-   and 10 subjects (Zipf popularity), registrations on ~42%, result on scoring verbs,
-   contextActivities on ~70%, ``stored`` increasing over one year. Generation runs in
+   index keys from ``xapi.keys``; side-table rows for the mentions beyond the actor and the
+   object: an agent row for the authority, an activity row for each context activity).
+   20,000 learners (account agents, log-normal activity), 30 ADL / Tin Can verbs (skewed),
+   50,000 activities in 1,000 courses and 10 subjects (Zipf popularity), registrations on
+   ~42%, result on scoring verbs, contextActivities on ~70%, ``stored`` increasing over one
+   year. Generation runs in
    ``--workers`` processes; the secondary indexes and unique/foreign-key constraints of the
    three tables are dropped before the load and recreated from their own catalog
    definitions afterwards (checked identical), then ``VACUUM ANALYZE``. Prints load time,
@@ -39,7 +40,7 @@ What it does:
    ``agent`` alone and ``activity`` alone (a third as many each).
 4. Peak memory: VmHWM of each gunicorn process, ru_maxrss of the loader and its workers.
 
-Needs gunicorn in the venv (``.venv/bin/pip install gunicorn``). Never part of pytest.
+Needs gunicorn (the ``bench`` extra, installed by ``scripts/install --dev``). Never part of pytest.
 """
 
 from __future__ import annotations
@@ -344,10 +345,12 @@ def _generate_chunk(bounds: tuple[int, int]) -> tuple[bytes, bytes, bytes, int]:
             f"{universe.verb_keys[verb]}\t{universe.activity_keys[act]}\t\\N\t{registration}\t"
             f"f\tf\t{client}\t{org_path}\t{_copy_text(document)}\n"
         )
-        agents.extend(f"{pk}\t{key}\n" for key in sorted({actor_key, authority_key}))
-        activities.extend(
-            f"{pk}\t{key}\n" for key in sorted({universe.activity_keys[act], *context_keys})
+        # the side tables hold the mentions beyond the actor and the object (as _insert does)
+        object_key = universe.activity_keys[act]
+        agents.extend(
+            f"{pk}\t{key}\n" for key in sorted({actor_key, authority_key} - {actor_key, object_key})
         )
+        activities.extend(f"{pk}\t{key}\n" for key in sorted(set(context_keys) - {object_key}))
     return (
         "".join(statements).encode(),
         "".join(agents).encode(),
@@ -608,7 +611,7 @@ class Server:
     def __init__(self, args: Any, tmp: Path) -> None:
         gunicorn = Path(sys.executable).parent / "gunicorn"
         if not gunicorn.exists():
-            raise SystemExit("gunicorn is not installed: .venv/bin/pip install gunicorn")
+            raise SystemExit("gunicorn is not installed: scripts/install --dev (the bench extra)")
         self.port = _free_port()
         self.log = tmp / "gunicorn.log"
         env = dict(os.environ)
