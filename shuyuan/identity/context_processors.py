@@ -95,12 +95,6 @@ def build_navigation(request: HttpRequest) -> list[NavItem]:
             platform_admin or bool(roles & CATALOG_ROLES),
         ),
         (
-            "lrs_clients",
-            "learning:client_list",
-            _("LRS clients"),
-            platform_admin or bool(roles & BASE_DATA_MANAGE_ROLES),
-        ),
-        (
             "changelog",
             "core:changelog",
             _("Change log"),
@@ -168,6 +162,16 @@ def build_navigation(request: HttpRequest) -> list[NavItem]:
                 children=resources,
             )
         )
+    learning = _learning_items(roles, platform_admin, path)
+    if learning:
+        items.append(
+            NavItem(
+                "learning",
+                _("Learning"),
+                active=any(child.active for child in learning),
+                children=learning,
+            )
+        )
     account: list[NavItem] = []
     for key, name, label in (
         ("mfa_setup", "identity:mfa_setup", _("Two-step sign-in")),
@@ -187,6 +191,36 @@ def build_navigation(request: HttpRequest) -> list[NavItem]:
                 children=account,
             )
         )
+    return items
+
+
+def _learning_items(roles: set[str], platform_admin: bool, path: str) -> list[NavItem]:
+    """The learning group: one's own space for everyone, the teaching space for teachers, the
+    children's view for parents, LRS credentials for administrators."""
+    entries = (
+        ("my_space", "learning:space_home", _("My space"), True),
+        (
+            "teaching_space",
+            "learning:teach_home",
+            _("Teaching space"),
+            bool(roles & {Role.TEACHER, Role.HEAD_TEACHER}),
+        ),
+        ("children", "learning:children", _("My children's learning"), Role.PARENT in roles),
+        (
+            "lrs_clients",
+            "learning:client_list",
+            _("LRS clients"),
+            platform_admin or bool(roles & BASE_DATA_MANAGE_ROLES),
+        ),
+    )
+    items: list[NavItem] = []
+    for key, name, label, shown in entries:
+        url = _url(name) if shown else None
+        if url:
+            items.append(NavItem(key, label, url))
+    matches = [item for item in items if _is_active(path, item.url)]
+    if matches:
+        max(matches, key=lambda item: len(item.url)).active = True
     return items
 
 

@@ -54,6 +54,11 @@ def _page(browser):  # noqa: F811  # pytest fixture argument
     return context, context.new_page()
 
 
+def _open_learning_menu(page) -> None:
+    """Open the "Learning" group of the main menu (its links sit in a drop-down)."""
+    page.click("nav.main-nav details:has(a[href='/learning/']) > summary")
+
+
 def test_student_teacher_parent_spaces(browser, live_server, logins):  # noqa: F811  # pytest fixture argument
     base = live_server.url
     errors: list[str] = []
@@ -64,6 +69,7 @@ def test_student_teacher_parent_spaces(browser, live_server, logins):  # noqa: F
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         _sign_in(page, base, logins["student"])
+        _open_learning_menu(page)
         page.click("nav.main-nav a[href='/learning/']")
         page.wait_for_load_state("networkidle")
         assert page.url.endswith("/learning/")
@@ -159,6 +165,7 @@ def test_student_teacher_parent_spaces(browser, live_server, logins):  # noqa: F
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
         _sign_in(page, base, logins["parent"])
+        _open_learning_menu(page)
         page.click("nav.main-nav a[href='/learning/children/']")
         page.wait_for_load_state("networkidle")
         page.click("main ul.links a")
