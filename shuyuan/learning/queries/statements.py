@@ -18,7 +18,6 @@ Every read is limited to what the caller may read: Statements stored within its 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -26,13 +25,10 @@ from typing import Any
 from django.core import signing
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import get_language
 
 from ..models import Activity, Statement, StatementActivity, StatementAgent
 from ..xapi import keys
-from ..xapi.agents import account_agent_key
 from ..xapi.auth import Caller
-from ..xapi.formatting import choose_language, parse_accept_language
 
 #: How many StatementRef hops the non-time filters follow.
 REF_DEPTH = 2
@@ -205,53 +201,6 @@ def consistent_through() -> str:
 
 
 # --- the portal's timeline ---------------------------------------------------------------------
-
-
-def _display(value: object, languages: list[str]) -> str:
-    if not isinstance(value, dict) or not value:
-        return ""
-    chosen = choose_language(value, languages)
-    key = chosen if chosen is not None else next(iter(value))
-    return str(value[key])
-
-
-def list_timeline(
-    user: Any, *, for_user: Any = None, limit: int = 50, before: dt.datetime | None = None
-) -> list[dict[str, Any]]:
-    """The newest learning records of ``for_user`` (default ``user``) that ``user`` may see.
-
-    Each item: ``id``, ``verb_id``, ``verb`` (display in the current language), ``object_id``,
-    ``object_name``, ``result`` (dict or ``None``), ``stored`` and ``timestamp`` (datetimes).
-    Voided Statements are left out. ``before`` pages back by ``stored``.
-    """
-    subject = for_user or user
-    qs: QuerySet[Statement] = Statement.objects.visible_to(user).filter(
-        actor_key=account_agent_key(subject), voided=False
-    )
-    if before is not None:
-        qs = qs.filter(stored__lt=before)
-    languages = parse_accept_language(get_language() or "")
-    items: list[dict[str, Any]] = []
-    for stored, timestamp, data in qs.order_by("-stored", "-pk").values_list(
-        "stored", "timestamp", "data"
-    )[: max(0, min(limit, 500))]:
-        statement = json.loads(data)
-        verb = statement.get("verb") or {}
-        obj = statement.get("object") or {}
-        definition = obj.get("definition") if isinstance(obj, dict) else None
-        items.append(
-            {
-                "id": statement.get("id"),
-                "verb_id": verb.get("id"),
-                "verb": _display(verb.get("display"), languages),
-                "object_id": obj.get("id") if isinstance(obj, dict) else None,
-                "object_name": _display((definition or {}).get("name"), languages),
-                "result": statement.get("result"),
-                "stored": stored,
-                "timestamp": timestamp,
-            }
-        )
-    return items
 
 
 def activity_definitions(activity_ids: set[str]) -> dict[str, dict[str, Any]]:

@@ -12,10 +12,11 @@ from urllib.parse import urlencode
 import pytest
 from django.db import connection
 
-from shuyuan.learning.actions.statements import store_platform_statement, store_statements
+from shuyuan.learning.actions.events import record_platform_event
+from shuyuan.learning.actions.statements import store_statements
 from shuyuan.learning.choices import LrsScope
 from shuyuan.learning.models import Activity, Statement, StatementActivity, StatementAgent
-from shuyuan.learning.queries.statements import list_timeline
+from shuyuan.learning.queries.spaces import list_timeline
 from shuyuan.learning.testing import XapiClient, make_credential
 from shuyuan.learning.xapi.auth import system_caller
 
@@ -718,35 +719,35 @@ def test_alternate_syntax_errors(xapi: XapiClient) -> None:
 # --- actions and queries used without HTTP -----------------------------------------------------
 
 
-def test_store_platform_statement_and_timeline(lrs_tree: Any, make_user: Any) -> None:
+def test_record_platform_event_and_timeline(lrs_tree: Any, make_user: Any) -> None:
     user = make_user(org=lrs_tree.school_a)
-    sid = store_platform_statement(
+    sid = record_platform_event(
         user=user,
         verb_id="http://adlnet.gov/expapi/verbs/completed",
-        verb_display={"en": "completed"},
+        verb_display="completed",
         object_id="https://shuyuan.example.cn/resources/1",
-        object_name={"en": "Fractions"},
+        object_name="Fractions",
         result={"completion": True},
     )
     row = Statement.objects.get(statement_id=sid)
     assert row.client is None and row.org_path == lrs_tree.school_a.path
     timeline = list_timeline(user)
-    assert [item["id"] for item in timeline] == [sid]
-    assert timeline[0]["verb"] == "completed" and timeline[0]["object_name"] == "Fractions"
-    assert timeline[0]["result"] == {"completion": True}
+    assert [item.statement_id for item in timeline] == [sid]
+    assert timeline[0].verb == "completed" and timeline[0].object_name == "Fractions"
+    assert timeline[0].completion is True
 
 
 def test_timeline_hides_other_users_and_voided(lrs_tree: Any, make_user: Any) -> None:
     user = make_user(org=lrs_tree.school_a)
     other = make_user(org=lrs_tree.school_a)
-    kept = store_platform_statement(
+    kept = record_platform_event(
         user=user,
         verb_id="http://example.com/v",
         verb_display="v",
         object_id="http://example.com/o",
         object_name="o",
     )
-    gone = store_platform_statement(
+    gone = record_platform_event(
         user=user,
         verb_id="http://example.com/v",
         verb_display="v",
@@ -755,7 +756,7 @@ def test_timeline_hides_other_users_and_voided(lrs_tree: Any, make_user: Any) ->
     )
     caller = system_caller(org_id=lrs_tree.school_a.pk, org_path=lrs_tree.school_a.path)
     store_statements(caller=caller, statements=[voiding(gone)], attachments={}, version="2.0.0")
-    assert [i["id"] for i in list_timeline(user)] == [kept]
+    assert [i.statement_id for i in list_timeline(user)] == [kept]
     assert list_timeline(other, for_user=user) == []
 
 
