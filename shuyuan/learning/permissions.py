@@ -23,6 +23,35 @@ submissions            the student; the class's          the student
                        admins of the class's subtree
 =====================  ================================  ==================================
 
+Exams and diagnosis (``models.exams``, ``models.diagnosis``):
+
+=====================  ================================  ==================================
+items (+ tags,         teachers of a school see its      the author, while teaching in the
+versions, statistics)  bank and the banks of the orgs    item's org; admins of the item's
+                       above it (a region's bank);       subtree
+                       admins of the item's subtree
+papers (+ questions)   the author; teachers of the       the author, while teaching there
+                       paper's school; admins
+assessments            the publisher; teachers of the    the publisher, while teaching
+                       class's school; students of the   there; ``sit``: students of the
+                       class; parents of a child in it;  class
+                       admins of the class's subtree
+attempts (+ responses, the student; teachers of the      ``change``: the student (answers,
+answer log, focus      class's school; the student's     submit); ``mark``: teachers of the
+events)                parents; admins of the subtree    class's school
+mastery, practice      the student; teachers of the      (written by diagnosis runs and
+answers                student; parents; admins of the   practice only)
+                       student's school
+pushes                 the student; the teacher who      ``change``: the teacher who pushed;
+                       pushed; teachers of the class;    ``complete``: the student
+                       parents; admins
+diagnosis runs,        anyone who teaches or             (written by diagnosis runs only)
+parameters             administers
+=====================  ================================  ==================================
+
+Students never read items through ``Item`` rules: they see questions only through their own
+attempt (without the answer key) and practice pages.
+
 "The classes one teaches" (``taught_class_ids``) are the classes one is head teacher of, the
 classes one set an assignment or prepared a lesson for within one's teaching scope, and the
 registry's teaching classes (enrolments as ``teacher``; their students' platform accounts).
@@ -275,6 +304,185 @@ def submission_rule(user: Any, action: str) -> Any:
     )
 
 
+# --- exams and diagnosis ------------------------------------------------------------------------
+
+
+def _ancestor_paths(paths: list[str]) -> list[str]:
+    """Every org path that is ``paths`` or above one of them."""
+    found: set[str] = set()
+    for path in paths:
+        parts = [p for p in path.split("/") if p]
+        for n in range(1, len(parts) + 1):
+            found.add("/".join(parts[:n]) + "/")
+    return sorted(found)
+
+
+def _admin_condition(user: Any, field: str) -> Q | None:
+    return _prefix(field, role_paths(user, ADMIN_ROLES))
+
+
+def _item_condition(user: Any, action: str, prefix: str = "") -> Any:
+    path = f"{prefix}org__path"
+    if user.is_platform_admin:
+        return ALL
+    teaching = teaching_paths(user)
+    admins = _admin_condition(user, path)
+    if action == "view":
+        banks = _ancestor_paths(teaching)
+        return _any(Q(**{f"{path}__in": banks}) if banks else None, _prefix(path, teaching), admins)
+    if action == "change":
+        inside = _prefix(path, teaching)
+        own = Q(**{f"{prefix}created_by": user.pk}) & inside if inside is not None else None
+        return _any(own, admins)
+    return None
+
+
+def item_rule(user: Any, action: str) -> Any:
+    return _item_condition(user, action)
+
+
+def item_part_rule(user: Any, action: str) -> Any:
+    return _item_condition(user, action, "item__")
+
+
+def _paper_condition(user: Any, action: str, prefix: str = "") -> Any:
+    path = f"{prefix}org__path"
+    own = Q(**{f"{prefix}created_by": user.pk})
+    if action == "view":
+        if user.is_platform_admin:
+            return ALL
+        return _any(own, _prefix(path, teaching_paths(user)), _admin_condition(user, path))
+    if action == "change":
+        teaching = _prefix(path, teaching_paths(user))
+        return own & teaching if teaching is not None else None
+    return None
+
+
+def paper_rule(user: Any, action: str) -> Any:
+    return _paper_condition(user, action)
+
+
+def paper_item_rule(user: Any, action: str) -> Any:
+    return _paper_condition(user, action, "paper__")
+
+
+def assessment_rule(user: Any, action: str) -> Any:
+    path = "class_org__path"
+    own = Q(published_by=user.pk)
+    if action == "view":
+        if user.is_platform_admin:
+            return ALL
+        return _any(
+            own,
+            _prefix(path, teaching_paths(user)),
+            _admin_condition(user, path),
+            _class_member_condition(user, path),
+        )
+    if action == "change":
+        teaching = _prefix(path, teaching_paths(user))
+        return own & teaching if teaching is not None else None
+    if action == "sit":
+        return _prefix(path, role_paths(user, STUDENT_ROLES))
+    return None
+
+
+def _attempt_condition(user: Any, action: str, prefix: str = "") -> Any:
+    path = f"{prefix}assessment__class_org__path"
+    own = Q(**{f"{prefix}student": user.pk})
+    if action == "change":
+        return own
+    if action == "mark":
+        return _prefix(path, teaching_paths(user))
+    if action != "view":
+        return None
+    if user.is_platform_admin:
+        return ALL
+    children = child_ids(user)
+    return _any(
+        own,
+        _prefix(path, teaching_paths(user)),
+        _admin_condition(user, path),
+        Q(**{f"{prefix}student__in": children}) if children else None,
+    )
+
+
+def attempt_rule(user: Any, action: str) -> Any:
+    return _attempt_condition(user, action)
+
+
+def attempt_part_rule(user: Any, action: str) -> Any:
+    return _attempt_condition(user, action, "attempt__")
+
+
+def _student_condition(user: Any, field: str = "student") -> Any:
+    """Rows about a student that ``user`` may read: their own, their students', children's,
+    and those of students in an administered subtree."""
+    if user.is_platform_admin:
+        return ALL
+    children = child_ids(user)
+    taught = _taught_students(user)
+    admin_paths = role_paths(user, ADMIN_ROLES)
+    administered = None
+    if admin_paths:
+        administered = Q(
+            **{
+                f"{field}__in": RoleAssignment.objects.filter(
+                    _prefix("org__path", admin_paths), role=R.STUDENT
+                ).values("user_id")
+            }
+        )
+    return _any(
+        Q(**{field: user.pk}),
+        Q(**{f"{field}__in": User.objects.filter(taught).values("pk")}) if taught else None,
+        Q(**{f"{field}__in": children}) if children else None,
+        administered,
+    )
+
+
+def mastery_rule(user: Any, action: str) -> Any:
+    return _student_condition(user) if action == "view" else None
+
+
+def practice_rule(user: Any, action: str) -> Any:
+    if action == "change":
+        return Q(student=user.pk)
+    return _student_condition(user) if action == "view" else None
+
+
+def push_rule(user: Any, action: str) -> Any:
+    path = "class_org__path"
+    if action == "complete":
+        return Q(student=user.pk)
+    if action == "change":
+        teaching = _prefix(path, teaching_paths(user))
+        return Q(pushed_by=user.pk) & teaching if teaching is not None else None
+    if action != "view":
+        return None
+    if user.is_platform_admin:
+        return ALL
+    children = child_ids(user)
+    return _any(
+        Q(student=user.pk),
+        Q(pushed_by=user.pk),
+        _prefix(path, teaching_paths(user)),
+        _admin_condition(user, path),
+        Q(student__in=children) if children else None,
+    )
+
+
+def diagnosis_rule(user: Any, action: str) -> Any:
+    """Runs and fitted parameters: readable by anyone who teaches or administers."""
+    if action != "view":
+        return None
+    if user.is_platform_admin or teaching_paths(user) or role_paths(user, ADMIN_ROLES):
+        return ALL
+    return None
+
+
+def item_statistic_rule(user: Any, action: str) -> Any:
+    return _item_condition(user, action, "item__") if action == "view" else None
+
+
 def client_rule(user: Any, action: str) -> Any:
     if action not in {"view", "change"}:
         return None
@@ -303,4 +511,20 @@ def register() -> None:
     register_scope_rule(m.Assignment, assignment_rule)
     register_scope_rule(m.AssignmentResource, assignment_resource_rule)
     register_scope_rule(m.AssignmentSubmission, submission_rule)
+    register_scope_rule(m.Item, item_rule)
+    register_scope_rule(m.ItemTag, item_part_rule)
+    register_scope_rule(m.ItemVersion, item_part_rule)
+    register_scope_rule(m.ItemStatistic, item_statistic_rule)
+    register_scope_rule(m.Paper, paper_rule)
+    register_scope_rule(m.PaperItem, paper_item_rule)
+    register_scope_rule(m.Assessment, assessment_rule)
+    register_scope_rule(m.Attempt, attempt_rule)
+    register_scope_rule(m.Response, attempt_part_rule)
+    register_scope_rule(m.ResponseLog, attempt_part_rule)
+    register_scope_rule(m.FocusEvent, attempt_part_rule)
+    register_scope_rule(m.Mastery, mastery_rule)
+    register_scope_rule(m.PracticeAnswer, practice_rule)
+    register_scope_rule(m.Push, push_rule)
+    register_scope_rule(m.DiagnosisRun, diagnosis_rule)
+    register_scope_rule(m.SkillParameters, diagnosis_rule)
     register_permission("learning.teach", is_teacher)

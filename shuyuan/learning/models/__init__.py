@@ -20,8 +20,45 @@ xAPI Learning Record Store (``xapi.py``)
 
 Learning spaces (``spaces.py``)
     Personal, teacher, class and parent spaces built on the LRS and on resources.
+
+Online exams (``exams.py``)
+    The item bank (versioned items tagged to knowledge points), papers, assessments published
+    to classes, attempts, responses and their append-only log, focus events.
+
+Diagnosis and push (``diagnosis.py``)
+    Knowledge-tracing runs, per-point parameters, per-student mastery, item statistics, and
+    the resources and practice items pushed to students.
 """
 
+from .diagnosis import (
+    DiagnosisRun,
+    DiagnosisRunStatus,
+    ItemStatistic,
+    Mastery,
+    PracticeAnswer,
+    Push,
+    PushStatus,
+    SkillParameters,
+)
+from .exams import (
+    Assessment,
+    AssessmentStatus,
+    Attempt,
+    AttemptStatus,
+    Difficulty,
+    FocusEvent,
+    FocusEventKind,
+    Item,
+    ItemKind,
+    ItemStatus,
+    ItemTag,
+    ItemVersion,
+    Paper,
+    PaperItem,
+    Response,
+    ResponseLog,
+    SubmittedBy,
+)
 from .spaces import (
     Assignment,
     AssignmentResource,
@@ -45,19 +82,44 @@ from .xapi import (
 
 __all__ = [
     "Activity",
+    "Assessment",
+    "AssessmentStatus",
     "Assignment",
     "AssignmentResource",
     "AssignmentStatus",
     "AssignmentSubmission",
     "Attachment",
+    "Attempt",
+    "AttemptStatus",
+    "DiagnosisRun",
+    "DiagnosisRunStatus",
+    "Difficulty",
     "Document",
     "Favourite",
+    "FocusEvent",
+    "FocusEventKind",
+    "Item",
+    "ItemKind",
+    "ItemStatistic",
+    "ItemStatus",
+    "ItemTag",
+    "ItemVersion",
     "LessonPlan",
     "LessonPlanResource",
     "LrsClient",
     "LrsToken",
+    "Mastery",
     "Note",
+    "Paper",
+    "PaperItem",
+    "PracticeAnswer",
+    "Push",
+    "PushStatus",
+    "Response",
+    "ResponseLog",
+    "SkillParameters",
     "Statement",
     "StatementActivity",
     "StatementAgent",
+    "SubmittedBy",
 ]
