@@ -16,6 +16,11 @@ DEFAULTS: dict[str, Any] = {
     "LEARNING_XAPI_MAX_BODY_BYTES": 20 * 1024 * 1024,
     # Lifetime of OAuth 2 bearer tokens issued to LRS clients (seconds).
     "LEARNING_XAPI_TOKEN_SECONDS": 3600,
+    # Score fraction from which an answer counts as correct in diagnosis (knowledge tracing).
+    "LEARNING_DIAGNOSIS_CORRECT_FRACTION": 0.6,
+    # Seconds after an exam attempt's deadline in which answers are still accepted (a save in
+    # flight at the deadline, a slow clock); after it the attempt is submitted by the deadline.
+    "LEARNING_EXAM_GRACE_SECONDS": 20,
 }
 
 

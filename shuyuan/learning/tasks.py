@@ -31,3 +31,34 @@ def record_resource_use(event_id: int) -> str:
         timestamp=event.at,
         source_key=f"resources.usage:{event.pk}",
     )
+
+
+@task()
+def record_attempt_answers(attempt_id: int) -> int:
+    """Store one xAPI ``answered`` statement per response of submitted attempt ``attempt_id``.
+
+    Statement ids derive from the responses, so a rerun stores nothing twice. Returns how many
+    statements the attempt has (0 when it is gone or still in progress).
+    """
+    from .actions.sitting import record_attempt_statements  # sitting imports tasks
+    from .queries.sitting import attempt_for_task
+
+    attempt = attempt_for_task(attempt_id)
+    if attempt is None:
+        return 0
+    return len(record_attempt_statements(attempt))
+
+
+@task(queue_name="bulk")
+def run_diagnosis_task(run_id: int) -> str:
+    """Complete diagnosis run ``run_id`` (requested from the portal): fit knowledge tracing and
+    rebuild mastery, parameters and item statistics. Returns the run's status, or ``missing``
+    when the run is gone or no longer running."""
+    from .actions.diagnosis import run_diagnosis  # the action enqueues this task
+    from .models import DiagnosisRunStatus  # kept next to its action
+    from .queries.diagnosis import run_for_task  # kept next to its action
+
+    run = run_for_task(run_id)
+    if run is None or run.status != DiagnosisRunStatus.RUNNING:
+        return "missing"
+    return str(run_diagnosis(run=run).status)

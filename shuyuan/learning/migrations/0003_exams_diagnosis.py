@@ -364,7 +364,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='mastery',
-            constraint=models.UniqueConstraint(fields=('student', 'knowledge_point'), name='learning_mastery'),
+            constraint=models.UniqueConstraint(fields=('student', 'knowledge_point'), name='learning_mastery_uniq'),
         ),
         migrations.AddIndex(
             model_name='paper',

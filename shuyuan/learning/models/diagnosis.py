@@ -134,7 +134,9 @@ class Mastery(models.Model):
         verbose_name_plural = _("mastery")
         ordering: ClassVar = ["student", "probability"]
         constraints: ClassVar = [
-            models.UniqueConstraint(fields=["student", "knowledge_point"], name="learning_mastery")
+            models.UniqueConstraint(
+                fields=["student", "knowledge_point"], name="learning_mastery_uniq"
+            )
         ]
 
     def __str__(self) -> str:
