@@ -37,6 +37,7 @@ def _run(argv: list[str]) -> None:
         call_command("load_demo")
         call_command("load_resource_demo")
         call_command("load_learning_demo")
+        call_command("load_exam_demo")
     url = f"http://{args.host}:{args.port}/"
     sys.stdout.write(f"\nShuyuan is running at {url}  (API docs: {url}api/v1/docs)\n\n")
     sys.stdout.flush()

@@ -172,6 +172,16 @@ def build_navigation(request: HttpRequest) -> list[NavItem]:
                 children=learning,
             )
         )
+    exams = _exam_items(roles, platform_admin, path)
+    if exams:
+        items.append(
+            NavItem(
+                "exams",
+                _("Exams"),
+                active=any(child.active for child in exams),
+                children=exams,
+            )
+        )
     account: list[NavItem] = []
     for key, name, label in (
         ("mfa_setup", "identity:mfa_setup", _("Two-step sign-in")),
@@ -212,6 +222,31 @@ def _learning_items(roles: set[str], platform_admin: bool, path: str) -> list[Na
             _("LRS clients"),
             platform_admin or bool(roles & BASE_DATA_MANAGE_ROLES),
         ),
+    )
+    items: list[NavItem] = []
+    for key, name, label, shown in entries:
+        url = _url(name) if shown else None
+        if url:
+            items.append(NavItem(key, label, url))
+    matches = [item for item in items if _is_active(path, item.url)]
+    if matches:
+        max(matches, key=lambda item: len(item.url)).active = True
+    return items
+
+
+def _exam_items(roles: set[str], platform_admin: bool, path: str) -> list[NavItem]:
+    """The exams group: sitting, "what to learn next" and one's diagnosis for students; the
+    item bank, papers, marking and diagnosis for teachers."""
+    student = Role.STUDENT in roles
+    teacher = bool(roles & {Role.TEACHER, Role.HEAD_TEACHER})
+    entries = (
+        ("my_exams", "learning:my_exams", _("My exams"), student),
+        ("learn_next", "learning:learn_next", _("What to learn next"), student),
+        ("my_diagnosis", "learning:diagnosis_me", _("My diagnosis"), student),
+        ("item_bank", "learning:item_list", _("Item bank"), teacher),
+        ("papers", "learning:paper_list", _("Papers and exams"), teacher),
+        ("marking", "learning:marking_queue", _("Marking"), teacher),
+        ("diagnosis", "learning:diagnosis_home", _("Diagnosis"), teacher or platform_admin),
     )
     items: list[NavItem] = []
     for key, name, label, shown in entries:

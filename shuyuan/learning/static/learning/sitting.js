@@ -272,7 +272,20 @@
 
   // --- saving ----------------------------------------------------------------------------------
 
+  /* One request at a time, in the order they were made: a later save of a question can never
+     overtake an earlier one on the wire, and the server sees one request per page at once. */
+  var lane = Promise.resolve();
+
   function post(url, body) {
+    var run = function () {
+      return postNow(url, body);
+    };
+    var result = lane.then(run, run);
+    lane = result.catch(function () {});
+    return result;
+  }
+
+  function postNow(url, body) {
     return fetch(url, {
       method: "POST",
       credentials: "same-origin",
