@@ -53,7 +53,8 @@ Students never read items through ``Item`` rules: they see questions only throug
 attempt (without the answer key) and practice pages.
 
 "The classes one teaches" (``taught_class_ids``) are the classes one is head teacher of, the
-classes one set an assignment or prepared a lesson for within one's teaching scope, and the
+classes one set an assignment, prepared a lesson or published an exam for within one's
+teaching scope, and the
 registry's teaching classes (enrolments as ``teacher``; their students' platform accounts).
 A teacher's scope (``teaching_paths``) is the school a ``teacher`` role is held at, or the
 class of a ``head_teacher`` role, so a teacher of School A never reaches School B's students.
@@ -132,9 +133,12 @@ def taught_class_ids(user: Any) -> list[int]:
     ]
     own = m.Assignment.objects.filter(set_by=user.pk).values("class_org_id")
     planned = m.LessonPlan.objects.filter(teacher=user.pk).values("class_org_id")
+    examined = m.Assessment.objects.filter(published_by=user.pk).values("class_org_id")
     inside = _prefix("path", paths)
     found = Org.objects.filter(
-        inside, Q(pk__in=head) | Q(pk__in=own) | Q(pk__in=planned), kind=OrgKind.CLASS
+        inside,
+        Q(pk__in=head) | Q(pk__in=own) | Q(pk__in=planned) | Q(pk__in=examined),
+        kind=OrgKind.CLASS,
     ).values_list("pk", flat=True)
     return sorted(found)
 
