@@ -5,35 +5,19 @@ formula guard, item statistics and runs pages."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.urls import clear_url_caches
 
 from shuyuan.core.context import change_context, system_actor
 from shuyuan.core.errors import NotFound
-from shuyuan.learning import urls as learning_urls
 from shuyuan.learning.models import DiagnosisRun, DiagnosisRunStatus, ItemStatistic, LessonPlan
 from shuyuan.learning.queries import diagnosis as queries
-from shuyuan.learning.views.diagnosis import urlpatterns as diagnosis_urlpatterns
 
 from .exam_world import ew, sw  # noqa: F401  # fixtures
 from .test_diagnosis_run import set_mastery, sit
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _diagnosis_urls() -> Iterator[None]:
-    """Until the lead lists these views in learning/urls.py, add them for these tests."""
-    missing = [p for p in diagnosis_urlpatterns if p not in learning_urls.urlpatterns]
-    learning_urls.urlpatterns.extend(missing)
-    clear_url_caches()
-    yield
-    for pattern in missing:
-        learning_urls.urlpatterns.remove(pattern)
-    clear_url_caches()
 
 
 def teaches(teacher: Any, class_org: Any) -> None:

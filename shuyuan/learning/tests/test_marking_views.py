@@ -13,7 +13,7 @@ from shuyuan.identity.models import Role
 from shuyuan.learning.models import Attempt, AttemptStatus, ItemKind, PaperItem, Response
 from shuyuan.learning.queries import marking as queries
 
-from . import exam_world, test_papers_views
+from . import exam_world
 from .exam_world import ExamWorld, make_assessment
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,6 @@ pytestmark = pytest.mark.django_db
 # Fixtures of the exam world (assigned, not imported, so arguments may shadow them).
 ew = exam_world.ew
 sw = exam_world.sw
-paper_urls = test_papers_views.paper_urls  # fixture: the paper pages mounted
 
 HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "queue"}
 

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
-from django.urls import include, path
 from django.utils import timezone
 
-from shuyuan import urls as root_urls
-from shuyuan.learning import urls as learning_urls
 from shuyuan.learning.actions import papers as actions
 from shuyuan.learning.models import (
     Assessment,
@@ -24,7 +21,6 @@ from shuyuan.learning.models import (
     PaperItem,
     Response,
 )
-from shuyuan.learning.views.papers import urlpatterns as paper_urlpatterns
 
 from . import exam_world
 from .exam_world import ExamWorld, make_item
@@ -36,27 +32,6 @@ ew = exam_world.ew
 sw = exam_world.sw
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-class _TestUrls:
-    """The root URLconf with the paper pages added to the learning app's (until the lead
-    adds ``views.papers.urlpatterns`` to ``learning.urls``)."""
-
-    handler403 = root_urls.handler403
-    handler404 = root_urls.handler404
-    urlpatterns: ClassVar[list[Any]] = [
-        path("learning/", include(([*learning_urls.urlpatterns, *paper_urlpatterns], "learning")))
-        if str(entry.pattern) == "learning/"
-        else entry
-        for entry in root_urls.urlpatterns
-    ]
-
-
-@pytest.fixture(autouse=True)
-def paper_urls(settings: Any) -> None:
-    """Serve the paper pages at /learning/exams/ in tests."""
-    if "paper_list" not in {getattr(p, "name", None) for p in learning_urls.urlpatterns}:
-        settings.ROOT_URLCONF = _TestUrls
 
 
 def _htmx(target: str) -> dict[str, str]:

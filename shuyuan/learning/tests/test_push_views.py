@@ -8,7 +8,6 @@ import pytest
 from shuyuan.learning.models import ItemKind, PracticeAnswer, Push, PushStatus
 
 from .exam_world import ew, sw  # noqa: F401  # fixtures
-from .test_diagnosis_views import _diagnosis_urls  # noqa: F401  # autouse fixture: the URLs
 from .test_push_actions import _push, weak  # noqa: F401  # fixture
 
 pytestmark = pytest.mark.django_db

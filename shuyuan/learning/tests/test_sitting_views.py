@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.test import Client
-from django.urls import clear_url_caches, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from shuyuan.core.context import change_context, system_actor
-from shuyuan.learning import urls as learning_urls
 from shuyuan.learning.actions import sitting as actions
 from shuyuan.learning.models import (
     Attempt,
@@ -28,23 +26,10 @@ from shuyuan.learning.models import (
     ResponseLog,
     SubmittedBy,
 )
-from shuyuan.learning.views.sitting import urlpatterns as sitting_urlpatterns
 
 from .exam_world import ExamWorld, ew, make_assessment, sw  # noqa: F401  # fixtures
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _sitting_urls() -> Iterator[None]:
-    """Until the lead lists these views in learning/urls.py, add them for these tests."""
-    missing = [p for p in sitting_urlpatterns if p not in learning_urls.urlpatterns]
-    learning_urls.urlpatterns.extend(missing)
-    clear_url_caches()
-    yield
-    for pattern in missing:
-        learning_urls.urlpatterns.remove(pattern)
-    clear_url_caches()
 
 
 def pid(ew: ExamWorld, kind: str) -> int:  # noqa: F811  # fixture name as a parameter

@@ -10,7 +10,8 @@ Everything goes through the app's actions, as a teacher and students would:
   point), the teacher marks the short answers and releases the scores;
 - publishes a second paper, open for a week, that nobody has sat yet (for trying the sitting
   page);
-- runs the diagnosis (pyBKT) and pushes a resource for the demo student's weakest point.
+- runs the diagnosis (pyBKT) and pushes a resource (or, when no listed resource is tagged to
+  it, a practice item) for the demo student's weakest point.
 
 Idempotent: a second run adds nothing. Development mode only; needs the demo region, the
 resource demo (the seed graph and listed resources) and ``load_learning_demo``.
@@ -34,7 +35,16 @@ from shuyuan.resources.models import KnowledgePoint, Resource, Subject
 
 from ...actions import diagnosis, items, marking, papers, push, sitting
 from ...exams import content as item_content
-from ...models import Assessment, Attempt, AttemptStatus, Item, ItemKind, Mastery, Response
+from ...models import (
+    Assessment,
+    Attempt,
+    AttemptStatus,
+    Item,
+    ItemKind,
+    ItemStatus,
+    Mastery,
+    Response,
+)
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "demo_items.json"
 DONE_TITLE = "Unit 17 quiz: the Pythagorean theorem"
@@ -237,18 +247,25 @@ class Command(BaseCommand):
         )
         if weakest is None:
             return 0
-        resource = (
-            Resource.objects.listed().filter(knowledge_points=weakest.knowledge_point).first()
-            or Resource.objects.listed().order_by("pk").first()
-        )
-        if resource is None:
-            return 0
+        point = weakest.knowledge_point
+        resource = Resource.objects.listed().filter(knowledge_points=point).first()
+        item = None
+        if resource is None:  # no listed resource on the point: a practice item instead
+            item = (
+                Item.objects.filter(tags__knowledge_point=point, status=ItemStatus.ACTIVE)
+                .exclude(kind=ItemKind.SHORT_ANSWER)
+                .order_by("difficulty", "pk")
+                .first()
+            )
+            if item is None:
+                return 0
         made = push.push_to_students(
             actor=teacher,
             class_org=klass,
             students=[student],
-            knowledge_point=weakest.knowledge_point,
+            knowledge_point=point,
             resource=resource,
+            item=item,
             source="system",
         )
         return len(made)
