@@ -204,6 +204,20 @@ def build_navigation(request: HttpRequest) -> list[NavItem]:
     return items
 
 
+def _entries(entries: tuple[tuple[str, str, Any, bool], ...], path: str) -> list[NavItem]:
+    """The shown entries of a menu group (key, URL name, label, shown), with the longest one
+    whose URL ``path`` is under marked current."""
+    items: list[NavItem] = []
+    for key, name, label, shown in entries:
+        url = _url(name) if shown else None
+        if url:
+            items.append(NavItem(key, label, url))
+    matches = [item for item in items if _is_active(path, item.url)]
+    if matches:
+        max(matches, key=lambda item: len(item.url)).active = True
+    return items
+
+
 def _learning_items(roles: set[str], platform_admin: bool, path: str) -> list[NavItem]:
     """The learning group: one's own space for everyone, the teaching space for teachers, the
     children's view for parents, LRS credentials for administrators."""
@@ -223,15 +237,7 @@ def _learning_items(roles: set[str], platform_admin: bool, path: str) -> list[Na
             platform_admin or bool(roles & BASE_DATA_MANAGE_ROLES),
         ),
     )
-    items: list[NavItem] = []
-    for key, name, label, shown in entries:
-        url = _url(name) if shown else None
-        if url:
-            items.append(NavItem(key, label, url))
-    matches = [item for item in items if _is_active(path, item.url)]
-    if matches:
-        max(matches, key=lambda item: len(item.url)).active = True
-    return items
+    return _entries(entries, path)
 
 
 def _exam_items(roles: set[str], platform_admin: bool, path: str) -> list[NavItem]:
@@ -248,15 +254,7 @@ def _exam_items(roles: set[str], platform_admin: bool, path: str) -> list[NavIte
         ("marking", "learning:marking_queue", _("Marking"), teacher),
         ("diagnosis", "learning:diagnosis_home", _("Diagnosis"), teacher or platform_admin),
     )
-    items: list[NavItem] = []
-    for key, name, label, shown in entries:
-        url = _url(name) if shown else None
-        if url:
-            items.append(NavItem(key, label, url))
-    matches = [item for item in items if _is_active(path, item.url)]
-    if matches:
-        max(matches, key=lambda item: len(item.url)).active = True
-    return items
+    return _entries(entries, path)
 
 
 def _resource_items(roles: set[str], platform_admin: bool, path: str) -> list[NavItem]:

@@ -35,12 +35,12 @@ from ..exams import qti
 from ..models import Difficulty, Item, ItemKind, ItemStatus, ItemTag, ItemVersion
 from ..models.exams import EXPLANATION_MAX, STEM_MAX
 from ..queries import items as queries
+from .checks import checked_text as _text
 
 #: Most knowledge points one item is tagged with.
 POINTS_MAX = 20
 #: Most items one QTI package may hold.
 IMPORT_MAX = 1000
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _UUID = re.compile(
     r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 )
@@ -58,19 +58,6 @@ class ImportReport:
 
 
 # --- checks ---------------------------------------------------------------------------------------
-
-
-def _text(field_name: str, value: str | None, limit: int, *, required: bool = False) -> str:
-    text = _CONTROL.sub("", (value or "").replace("\r\n", "\n")).strip()
-    if required and not text:
-        raise invalid(field_name, "REQUIRED", _("This field is required."))
-    if len(text) > limit:
-        raise invalid(
-            field_name,
-            "TOO_LONG",
-            _("At most %(limit)d characters are allowed.") % {"limit": limit},
-        )
-    return text
 
 
 def _check_kind(kind: str) -> str:

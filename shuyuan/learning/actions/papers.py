@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -45,6 +44,8 @@ from ..models import (
 )
 from ..models.exams import EXPLANATION_MAX, TITLE_MAX
 from ..queries import papers as queries
+from .checks import check_class as _check_class
+from .checks import checked_text as _text
 
 #: Most questions one paper holds.
 PAPER_ITEMS_MAX = 200
@@ -54,7 +55,6 @@ BLUEPRINT_COUNT_MAX = 50
 POINTS_MAX = Decimal(1000)
 ATTEMPTS_MAX = 10
 DURATION_MAX = 600
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CENT = Decimal("0.01")
 
 
@@ -67,19 +67,6 @@ class BlueprintRow:
     difficulty: int
     count: int
     points: Decimal
-
-
-def _text(field_name: str, value: str | None, limit: int, *, required: bool = False) -> str:
-    text = _CONTROL.sub("", (value or "").replace("\r\n", "\n")).strip()
-    if required and not text:
-        raise invalid(field_name, "REQUIRED", _("This field is required."))
-    if len(text) > limit:
-        raise invalid(
-            field_name,
-            "TOO_LONG",
-            _("At most %(limit)d characters are allowed.") % {"limit": limit},
-        )
-    return text
 
 
 def _points(field_name: str, value: Any) -> Decimal:
@@ -105,15 +92,6 @@ def _check_school(actor: Any, org: Org) -> None:
         raise invalid("org", "NOT_A_SCHOOL", _("Choose a school."))
     if not any(org.path.startswith(p) for p in permissions.teaching_paths(actor)):
         raise PermissionDenied(_("You do not teach at this school."))
-
-
-def _check_class(actor: Any, class_org: Org) -> None:
-    """An assessment goes only to a class inside the actor's teaching scope (as
-    ``actions.spaces._check_class``)."""
-    if class_org.kind != OrgKind.CLASS:
-        raise invalid("class_org", "NOT_A_CLASS", _("Choose a class."))
-    if not any(class_org.path.startswith(p) for p in permissions.teaching_paths(actor)):
-        raise PermissionDenied(_("You do not teach this class."))
 
 
 def _editable(actor: Any, paper: Paper) -> Paper:

@@ -11,7 +11,6 @@ own; a student completes only open assignments of their own classes. Completing 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,10 +21,9 @@ from django.utils.translation import gettext as _
 
 from shuyuan.core.context import change_context
 from shuyuan.core.errors import Conflict, PermissionDenied, invalid
-from shuyuan.core.models import Org, OrgKind
+from shuyuan.core.models import Org
 from shuyuan.resources.models import Resource
 
-from .. import permissions
 from ..models import (
     Assignment,
     AssignmentResource,
@@ -45,37 +43,17 @@ from ..models.spaces import (
 )
 from ..queries import spaces as queries
 from ..xapi.platform import VERB_COMPLETED
+from .checks import check_class as _check_class
+from .checks import checked_text as _text
 from .events import record_platform_event
 
 #: Most resources one lesson plan or assignment holds.
 ITEMS_MAX = 50
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def _text(field_name: str, value: str | None, limit: int, *, required: bool = False) -> str:
-    text = _CONTROL.sub("", (value or "").replace("\r\n", "\n")).strip()
-    if required and not text:
-        raise invalid(field_name, "REQUIRED", _("This field is required."))
-    if len(text) > limit:
-        raise invalid(
-            field_name,
-            "TOO_LONG",
-            _("At most %(limit)d characters are allowed.") % {"limit": limit},
-        )
-    return text
 
 
 def _listed(actor: Any, resource: Resource) -> Resource:
     """``resource`` if it is listed and ``actor`` may see it, else ``NotFound``."""
     return queries.access_listed_resource(actor, resource.pk)
-
-
-def _check_class(actor: Any, class_org: Org) -> None:
-    """A teacher acts only on classes inside their teaching scope."""
-    if class_org.kind != OrgKind.CLASS:
-        raise invalid("class_org", "NOT_A_CLASS", _("Choose a class."))
-    if not any(class_org.path.startswith(p) for p in permissions.teaching_paths(actor)):
-        raise PermissionDenied(_("You do not teach this class."))
 
 
 # --- favourites -------------------------------------------------------------------------------
