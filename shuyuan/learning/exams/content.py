@@ -691,6 +691,35 @@ def student_view(
     return view
 
 
+def _texts(options: Any) -> dict[str, str]:
+    return {str(o.get("id")): str(o.get("text", "")) for o in options or [] if isinstance(o, dict)}
+
+
+def readable_answer(kind: str, content: dict[str, Any], answer: Any) -> str:
+    """``answer`` (or the key, in answer shape) as a person reads it: option ids with their
+    texts, matching pairs by text, blanks in order, a number with its unit."""
+    if answer is None:
+        return ""
+    if kind == ItemKind.TRUE_FALSE:
+        return str(_("True")) if answer is True else str(_("False"))
+    if kind in (ItemKind.SINGLE, ItemKind.MULTIPLE, ItemKind.ORDERING):
+        texts = _texts(content.get("options"))
+        chosen = answer if isinstance(answer, list) else [answer]
+        joiner = " → " if kind == ItemKind.ORDERING else "; "
+        return joiner.join(f"{i}. {texts.get(str(i), '')}" for i in chosen)
+    if kind == ItemKind.MATCHING and isinstance(answer, dict):
+        left, right = _texts(content.get("left")), _texts(content.get("right"))
+        return "; ".join(
+            f"{left.get(str(k), k)} → {right.get(str(v), v)}" for k, v in answer.items()
+        )
+    if kind == ItemKind.FILL_BLANK and isinstance(answer, list):
+        return " | ".join(str(part) for part in answer)
+    if kind == ItemKind.NUMERIC:
+        unit = str(content.get("unit") or "")
+        return f"{answer} {unit}".strip()
+    return answer_text(kind, content, answer)
+
+
 def answer_text(kind: str, content: dict[str, Any], answer: Any) -> str:
     """The answer as one readable string in the form of xAPI ``result.response``: choices and
     blanks joined by ``[,]``, matching pairs as ``l1[.]r1[,]l2[.]r2``; ``""`` when unanswered.

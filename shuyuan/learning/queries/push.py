@@ -344,29 +344,3 @@ def students_in_class(class_org: Org, ids: list[int]) -> list[User]:
     """The accounts among ``ids`` that hold a student role at ``class_org``."""
     members = RoleAssignment.objects.filter(role=Role.STUDENT, org=class_org).values("user_id")
     return list(User.objects.filter(Q(pk__in=ids) & Q(pk__in=members)).order_by("username"))
-
-
-def answer_display(kind: str, content_: dict[str, Any], answer: Any) -> str:
-    """An answer (or the key, in answer shape) as readable text: option texts instead of ids."""
-    if answer is None:
-        return ""
-    options = {str(o.get("id")): str(o.get("text", "")) for o in content_.get("options") or []}
-    if kind == ItemKind.TRUE_FALSE:
-        return str(_("True")) if answer is True else str(_("False"))
-    if kind == ItemKind.SINGLE:
-        return options.get(str(answer), str(answer))
-    if kind in (ItemKind.MULTIPLE, ItemKind.ORDERING) and isinstance(answer, list):
-        separator = "; " if kind == ItemKind.MULTIPLE else " → "
-        return separator.join(options.get(str(a), str(a)) for a in answer)
-    if kind == ItemKind.MATCHING and isinstance(answer, dict):
-        left = {str(o.get("id")): str(o.get("text", "")) for o in content_.get("left") or []}
-        right = {str(o.get("id")): str(o.get("text", "")) for o in content_.get("right") or []}
-        return "; ".join(
-            f"{left.get(str(k), str(k))} → {right.get(str(v), str(v))}" for k, v in answer.items()
-        )
-    if kind == ItemKind.FILL_BLANK and isinstance(answer, list):
-        return "; ".join(str(a) for a in answer)
-    if kind == ItemKind.NUMERIC:
-        unit = str(content_.get("unit") or "")
-        return f"{answer} {unit}".strip()
-    return str(answer)

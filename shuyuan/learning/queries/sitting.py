@@ -27,7 +27,6 @@ from ..models import (
     AssessmentStatus,
     Attempt,
     AttemptStatus,
-    ItemKind,
     PaperItem,
     Response,
 )
@@ -311,38 +310,10 @@ def result_rows(attempt: Attempt) -> list[ResultRow]:
                 response=response,
                 kind=kind,
                 stem=version.stem,
-                your_answer=_answer_text(kind, version.content, response.answer),
-                correct_answer=_answer_text(kind, version.content, key),
+                your_answer=content.readable_answer(kind, version.content, response.answer),
+                correct_answer=content.readable_answer(kind, version.content, key),
                 explanation=version.explanation,
                 points=response.paper_item.points,
             )
         )
     return rows
-
-
-def _texts(options: Any) -> dict[str, str]:
-    return {str(o.get("id")): str(o.get("text", "")) for o in options or [] if isinstance(o, dict)}
-
-
-def _answer_text(kind: str, item_content: dict[str, Any], answer: Any) -> str:
-    """``answer`` as a student reads it: option texts rather than ids."""
-    if answer is None:
-        return ""
-    if kind == ItemKind.TRUE_FALSE:
-        return _("True") if answer is True else _("False")
-    if kind in (ItemKind.SINGLE, ItemKind.MULTIPLE, ItemKind.ORDERING):
-        texts = _texts(item_content.get("options"))
-        chosen = answer if isinstance(answer, list) else [answer]
-        joiner = " → " if kind == ItemKind.ORDERING else "; "
-        return joiner.join(f"{i}. {texts.get(str(i), '')}" for i in chosen)
-    if kind == ItemKind.MATCHING and isinstance(answer, dict):
-        left, right = _texts(item_content.get("left")), _texts(item_content.get("right"))
-        return "; ".join(
-            f"{left.get(str(k), k)} → {right.get(str(v), v)}" for k, v in answer.items()
-        )
-    if kind == ItemKind.FILL_BLANK and isinstance(answer, list):
-        return " | ".join(str(part) for part in answer)
-    if kind == ItemKind.NUMERIC:
-        unit = str(item_content.get("unit") or "")
-        return f"{answer} {unit}".strip()
-    return content.answer_text(kind, item_content, answer)

@@ -322,8 +322,8 @@ def _practice_context(
         context.update(
             last=last,
             right=last.fraction >= diagnosis_actions.correct_fraction(),
-            given=push_queries.answer_display(item.kind, last.item_version.content, last.answer),
-            key=push_queries.answer_display(item.kind, last.item_version.content, key),
+            given=content.readable_answer(item.kind, last.item_version.content, last.answer),
+            key=content.readable_answer(item.kind, last.item_version.content, key),
             explanation=last.item_version.explanation,
         )
     return context
